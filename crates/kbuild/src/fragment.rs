@@ -1,0 +1,125 @@
+//! Kconfig fragments: parsing and checking that `olddefconfig` kept every option.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FragmentError {
+    #[error("cannot read config fragment {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: not a Kconfig assignment (`CONFIG_X=y`, `CONFIG_X=n` or `# CONFIG_X is not set`): {text:?}")]
+    Syntax { path: String, line: usize, text: String },
+}
+
+/// A parsed fragment: its text (hashed into the cache key) and its assignments.
+#[derive(Debug, Clone)]
+pub struct Fragment {
+    text: String,
+    wanted: BTreeMap<String, String>,
+}
+
+impl Fragment {
+    pub fn load(path: &Path) -> Result<Self, FragmentError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FragmentError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, FragmentError> {
+        let mut wanted = BTreeMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("# ") {
+                if let Some(name) = rest.strip_suffix(" is not set") {
+                    wanted.insert(name.to_owned(), "n".to_owned());
+                }
+                continue;
+            }
+            if line.starts_with('#') {
+                continue;
+            }
+            match line.split_once('=') {
+                Some((name, value)) if name.starts_with("CONFIG_") && !value.is_empty() => {
+                    wanted.insert(name.to_owned(), value.to_owned());
+                }
+                _ => {
+                    return Err(FragmentError::Syntax {
+                        path: origin.to_owned(),
+                        line: i + 1,
+                        text: raw.to_owned(),
+                    })
+                }
+            }
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            wanted,
+        })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Options whose value in a resolved `.config` differs from what the fragment asks.
+    pub fn missing_in(&self, config: &str) -> Vec<String> {
+        let mut have = BTreeMap::new();
+        for line in config.lines() {
+            if let Some(name) = line.strip_prefix("# ").and_then(|r| r.strip_suffix(" is not set")) {
+                have.insert(name, "n");
+            } else if let Some((name, value)) = line.split_once('=') {
+                have.insert(name, value);
+            }
+        }
+        self.wanted
+            .iter()
+            .filter(|(name, value)| {
+                let got = have.get(name.as_str()).copied().unwrap_or("n");
+                got != value.as_str()
+            })
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_finds_dropped_options() {
+        let f = Fragment::parse("# comment\nCONFIG_RUST=y\nCONFIG_SLUB_TINY=n\n# CONFIG_X is not set\n\n", "f").unwrap();
+        let ok = "CONFIG_RUST=y\n# CONFIG_SLUB_TINY is not set\n";
+        assert!(f.missing_in(ok).is_empty());
+        let dropped = "# CONFIG_RUST is not set\nCONFIG_SLUB_TINY=y\nCONFIG_X=y\n";
+        assert_eq!(
+            f.missing_in(dropped),
+            vec!["CONFIG_RUST=y", "CONFIG_SLUB_TINY=n", "CONFIG_X=n"]
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_with_line_number() {
+        let err = Fragment::parse("CONFIG_A=y\nRUST=y\n", "frag").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "frag:2: not a Kconfig assignment (`CONFIG_X=y`, `CONFIG_X=n` or `# CONFIG_X is not set`): \"RUST=y\""
+        );
+    }
+
+    #[test]
+    fn repository_fragment_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/kernel/test.fragment");
+        let f = Fragment::load(&path).unwrap();
+        assert!(f.missing_in("CONFIG_RUST=y\n").contains(&"CONFIG_KASAN=y".to_owned()));
+    }
+}

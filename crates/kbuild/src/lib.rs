@@ -1,0 +1,224 @@
+//! Kbuild driver: the cached, Rust-enabled test kernel and out-of-tree module builds.
+//!
+//! The test kernel is Debian's `linux-source-7.3` built from `tinyconfig` plus a
+//! fragment kept in the repository. Its build directory is kept in a cache keyed
+//! by everything that changes the result, so it is built once per machine.
+
+mod fragment;
+mod run;
+mod toolchain;
+
+pub use fragment::{Fragment, FragmentError};
+pub use run::{run_logged, RunError};
+pub use toolchain::Toolchain;
+
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Errors while building the kernel or a module.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Fragment(#[from] FragmentError),
+    #[error("no kernel source tarball matching {pattern} (install linux-source-7.3: `cargo xtask provision`)")]
+    NoSource { pattern: String },
+    #[error("kernel config lacks options the fragment asks for: {missing:?} (the toolchain or a dependency refused them; see {log})")]
+    ConfigMissing { missing: Vec<String>, log: PathBuf },
+    #[error("`{dir}` is not a configured kernel build directory (no .config / Makefile); pass --kdir pointing at one")]
+    NotKernelDir { dir: PathBuf },
+    #[error("the module build produced no .ko in {dir}")]
+    NoModule { dir: PathBuf },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
+    let what = what.into();
+    move |source| BuildError::Io { what, source }
+}
+
+/// Where built kernels live: `$MEMPOOLCTL_CACHE`, else `$XDG_CACHE_HOME/mempoolctl`,
+/// else `$HOME/.cache/mempoolctl`.
+pub fn cache_root() -> PathBuf {
+    if let Some(p) = std::env::var_os("MEMPOOLCTL_CACHE") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/var/cache"));
+    base.join("mempoolctl")
+}
+
+/// A finished test kernel build.
+#[derive(Debug, Clone)]
+pub struct KernelBuild {
+    /// The `O=` directory: pass it as `--kdir` / `make -C` for module builds.
+    pub out_dir: PathBuf,
+    pub bzimage: PathBuf,
+    /// `uname -r` of the built kernel.
+    pub release: String,
+}
+
+impl KernelBuild {
+    /// Opens an existing, completed build directory.
+    pub fn open(out_dir: &Path) -> Result<Self, BuildError> {
+        let release = fs::read_to_string(out_dir.join("include/config/kernel.release"))
+            .map_err(|_| BuildError::NotKernelDir {
+                dir: out_dir.to_owned(),
+            })?
+            .trim()
+            .to_owned();
+        Ok(Self {
+            out_dir: out_dir.to_owned(),
+            bzimage: out_dir.join("arch/x86/boot/bzImage"),
+            release,
+        })
+    }
+}
+
+/// What goes into a test kernel; its hash is the cache key.
+pub struct KernelSpec {
+    pub source_tarball: PathBuf,
+    pub fragment: Fragment,
+    pub toolchain: Toolchain,
+    pub cache_root: PathBuf,
+}
+
+const COMPLETE_STAMP: &str = "mempoolctl-complete";
+
+impl KernelSpec {
+    /// Finds `/usr/src/linux-source-<series>.tar.*`.
+    pub fn find_source(series: &str) -> Result<PathBuf, BuildError> {
+        let prefix = format!("linux-source-{series}.tar");
+        let found = fs::read_dir("/usr/src").ok().and_then(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix)))
+        });
+        found.ok_or(BuildError::NoSource {
+            pattern: format!("/usr/src/{prefix}.*"),
+        })
+    }
+
+    /// Hash of source identity, fragment text and toolchain versions.
+    pub fn cache_key(&self) -> String {
+        let mut h = Sha256::new();
+        let meta = fs::metadata(&self.source_tarball).ok();
+        h.update(self.source_tarball.to_string_lossy().as_bytes());
+        h.update(meta.map(|m| m.len()).unwrap_or(0).to_le_bytes());
+        h.update(self.fragment.text().as_bytes());
+        h.update(self.toolchain.fingerprint().as_bytes());
+        let digest = h.finalize();
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn build_dir(&self) -> PathBuf {
+        self.cache_root.join("kernels").join(self.cache_key())
+    }
+
+    /// Returns the cached build when complete; builds (or resumes) it otherwise.
+    pub fn ensure_built(&self, jobs: usize, log: &dyn Fn(&str)) -> Result<KernelBuild, BuildError> {
+        let dir = self.build_dir();
+        let out = dir.join("out");
+        if dir.join(COMPLETE_STAMP).exists() {
+            log(&format!("test kernel: cached at {}", out.display()));
+            return KernelBuild::open(&out);
+        }
+        fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
+        let src = dir.join("src");
+        if !src.join("Makefile").exists() {
+            log(&format!("test kernel: unpacking {}", self.source_tarball.display()));
+            fs::create_dir_all(&src).map_err(io("create source dir"))?;
+            let mut tar = Command::new("tar");
+            tar.arg("xf")
+                .arg(&self.source_tarball)
+                .arg("--strip-components=1")
+                .arg("-C")
+                .arg(&src);
+            run_logged(&mut tar, &dir.join("unpack.log"), None)?;
+        }
+        let frag_path = dir.join("fragment.config");
+        fs::write(&frag_path, self.fragment.text()).map_err(io("write fragment"))?;
+        let build_log = dir.join("build.log");
+        let make = |args: &[&str]| -> Command {
+            let mut c = self.toolchain.make(&src);
+            c.arg(format!("O={}", out.display())).args(args);
+            c
+        };
+        if !out.join(".config").exists() || !dir.join("configured").exists() {
+            log("test kernel: configuring (tinyconfig + fragment)");
+            run_logged(&mut make(&["rustavailable"]), &dir.join("config.log"), None)?;
+            run_logged(&mut make(&["tinyconfig"]), &dir.join("config.log"), None)?;
+            let mut merge = Command::new(src.join("scripts/kconfig/merge_config.sh"));
+            merge
+                .current_dir(&src)
+                .arg("-m")
+                .arg("-O")
+                .arg(&out)
+                .arg(out.join(".config"))
+                .arg(&frag_path);
+            run_logged(&mut merge, &dir.join("config.log"), None)?;
+            run_logged(&mut make(&["olddefconfig"]), &dir.join("config.log"), None)?;
+            let config = fs::read_to_string(out.join(".config")).map_err(io("read .config"))?;
+            let missing = self.fragment.missing_in(&config);
+            if !missing.is_empty() {
+                return Err(BuildError::ConfigMissing {
+                    missing,
+                    log: dir.join("config.log"),
+                });
+            }
+            fs::write(dir.join("configured"), "").map_err(io("stamp"))?;
+        }
+        log(&format!(
+            "test kernel: building with -j{jobs} (about 10 min on 2 cores; log: {})",
+            build_log.display()
+        ));
+        let j = format!("-j{jobs}");
+        run_logged(&mut make(&[&j]), &build_log, Some("kernel"))?;
+        fs::write(dir.join(COMPLETE_STAMP), self.cache_key()).map_err(io("stamp"))?;
+        KernelBuild::open(&out)
+    }
+}
+
+/// Builds the out-of-tree module in `module_dir` against `kdir`; returns the `.ko` files.
+pub fn build_module(
+    toolchain: &Toolchain,
+    kdir: &Path,
+    module_dir: &Path,
+    jobs: usize,
+    extra: &[String],
+    log_file: &Path,
+) -> Result<Vec<PathBuf>, BuildError> {
+    if !kdir.join("Makefile").exists() || !kdir.join(".config").exists() {
+        return Err(BuildError::NotKernelDir { dir: kdir.to_owned() });
+    }
+    let module_dir = module_dir
+        .canonicalize()
+        .map_err(io(format!("module dir {}", module_dir.display())))?;
+    let mut c = toolchain.make(kdir);
+    c.arg(format!("M={}", module_dir.display()))
+        .arg(format!("-j{jobs}"))
+        .args(extra)
+        .arg("modules");
+    run_logged(&mut c, log_file, None)?;
+    let mut kos: Vec<PathBuf> = fs::read_dir(&module_dir)
+        .map_err(io("list module dir"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ko"))
+        .collect();
+    kos.sort();
+    if kos.is_empty() {
+        return Err(BuildError::NoModule { dir: module_dir });
+    }
+    Ok(kos)
+}

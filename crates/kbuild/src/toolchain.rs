@@ -1,0 +1,130 @@
+//! The LLVM/Rust toolchain a kbuild invocation needs, and its version fingerprint.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Toolchain settings passed to every `make`.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    /// `LLVM=` value: `-19` for versioned Debian binaries, `1` for unversioned,
+    /// `None` for a gcc-built kernel.
+    pub llvm: Option<String>,
+    pub libclang_path: Option<PathBuf>,
+    pub rust_lib_src: Option<PathBuf>,
+}
+
+fn first_line(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| format!("{cmd}: not found"))
+}
+
+/// `rustc --version`'s number, e.g. `1.95.0`.
+pub fn rustc_version() -> Option<String> {
+    first_line("rustc", &["--version"]).split_whitespace().nth(1).map(str::to_owned)
+}
+
+impl Toolchain {
+    /// The toolchain the test kernel is built with: LLVM 19 and Debian's rust-src.
+    pub fn test_kernel() -> Self {
+        let rust_lib_src = std::env::var_os("RUST_LIB_SRC").map(PathBuf::from).or_else(|| {
+            rustc_version().map(|v| PathBuf::from(format!("/usr/src/rustc-{v}/library")))
+        });
+        Self {
+            llvm: Some("-19".to_owned()),
+            libclang_path: Some(
+                std::env::var_os("LIBCLANG_PATH")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("/usr/lib/llvm-19/lib")),
+            ),
+            rust_lib_src,
+        }
+    }
+
+    /// Chooses `LLVM=` to match how the kernel in `kdir` was built (its `.config`).
+    pub fn for_kernel_config(config: &str) -> Self {
+        let mut tc = Self::test_kernel();
+        tc.llvm = llvm_for_config(config, |bin| which(bin).is_some());
+        tc
+    }
+
+    /// Versions that change the build output; part of the kernel cache key.
+    pub fn fingerprint(&self) -> String {
+        let clang = match &self.llvm {
+            Some(s) if s.starts_with('-') => format!("clang{s}"),
+            Some(_) => "clang".to_owned(),
+            None => "gcc".to_owned(),
+        };
+        format!(
+            "{}\n{}\n{}\nLLVM={:?}\n",
+            first_line("rustc", &["--version"]),
+            first_line(&clang, &["--version"]),
+            first_line("bindgen", &["--version"]),
+            self.llvm
+        )
+    }
+
+    /// `make -C dir` with `LLVM=` and the Rust environment.
+    pub fn make(&self, dir: &Path) -> Command {
+        let mut c = Command::new("make");
+        c.arg("-C").arg(dir);
+        if let Some(llvm) = &self.llvm {
+            c.arg(format!("LLVM={llvm}"));
+        }
+        if let Some(p) = &self.libclang_path {
+            c.env("LIBCLANG_PATH", p);
+        }
+        if let Some(p) = &self.rust_lib_src {
+            c.env("RUST_LIB_SRC", p);
+        }
+        // bindgen from `cargo install` lives in ~/.cargo/bin.
+        if let (Some(home), Some(path)) = (std::env::var_os("HOME"), std::env::var_os("PATH")) {
+            let mut paths = vec![PathBuf::from(home).join(".cargo/bin")];
+            paths.extend(std::env::split_paths(&path));
+            if let Ok(joined) = std::env::join_paths(paths) {
+                c.env("PATH", joined);
+            }
+        }
+        c
+    }
+}
+
+/// `LLVM=` for a kernel `.config`: none for gcc, `-N` when `clang-N` exists, else `1`.
+pub fn llvm_for_config(config: &str, exists: impl Fn(&str) -> bool) -> Option<String> {
+    if !config.lines().any(|l| l == "CONFIG_CC_IS_CLANG=y") {
+        return None;
+    }
+    let major = config
+        .lines()
+        .find_map(|l| l.strip_prefix("CONFIG_CLANG_VERSION="))
+        .and_then(|v| v.parse::<u32>().ok())
+        .map(|v| v / 10000);
+    match major {
+        Some(m) if exists(&format!("clang-{m}")) => Some(format!("-{m}")),
+        _ => Some("1".to_owned()),
+    }
+}
+
+fn which(bin: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llvm_choice_follows_the_kernel_compiler() {
+        let gcc = "CONFIG_CC_IS_GCC=y\nCONFIG_GCC_VERSION=140200\n";
+        assert_eq!(llvm_for_config(gcc, |_| true), None);
+        let clang = "CONFIG_CC_IS_CLANG=y\nCONFIG_CLANG_VERSION=190107\n";
+        assert_eq!(llvm_for_config(clang, |b| b == "clang-19"), Some("-19".into()));
+        assert_eq!(llvm_for_config(clang, |_| false), Some("1".into()));
+    }
+}

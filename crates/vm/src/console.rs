@@ -1,0 +1,86 @@
+//! Kernel splats in a console log: the reports that mean a module bug.
+
+use serde::Serialize;
+
+/// One kernel report found in the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Splat {
+    pub kind: &'static str,
+    /// 1-based line number in the console log.
+    pub line: usize,
+    pub text: String,
+}
+
+/// Substrings that start a report, with the kind reported for each.
+const PATTERNS: &[(&str, &str)] = &[
+    ("BUG: KASAN:", "kasan"),
+    ("KASAN:", "kasan"),
+    ("kmemleak:", "kmemleak"),
+    ("WARNING: possible circular locking", "lockdep"),
+    ("WARNING: possible recursive locking", "lockdep"),
+    ("WARNING: inconsistent lock state", "lockdep"),
+    ("BUG: sleeping function called from invalid context", "atomic-sleep"),
+    ("Objects remaining", "slab-leak"),
+    ("Slab cache still has objects", "slab-leak"),
+    ("BUG:", "bug"),
+    ("kernel BUG at", "bug"),
+    ("WARNING:", "warning"),
+    ("Oops:", "oops"),
+    ("general protection fault", "oops"),
+    ("Kernel panic", "panic"),
+    ("UBSAN:", "ubsan"),
+    ("INFO: task", "hung-task"),
+    ("rcu: INFO:", "rcu-stall"),
+];
+
+/// Every line of `console` that starts a kernel report. kmemleak lines count
+/// only when they report suspected leaks (its start-up line is not a bug).
+pub fn find_splats(console: &str) -> Vec<Splat> {
+    let mut out = Vec::new();
+    for (i, line) in console.lines().enumerate() {
+        for (pat, kind) in PATTERNS {
+            if !line.contains(pat) {
+                continue;
+            }
+            if *kind == "kmemleak" && !line.contains("suspected memory leak") {
+                break;
+            }
+            out.push(Splat {
+                kind,
+                line: i + 1,
+                text: line.trim().to_owned(),
+            });
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_each_kind_once_per_line() {
+        let log = "\
+[    0.1] kmemleak: Kernel memory leak detector initialized (mem pool available: 15000)
+[    1.0] rust_mempool: loaded
+[    2.0] BUG: KASAN: slab-use-after-free in foo+0x10
+[    3.0] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
+[    4.0] WARNING: CPU: 0 PID: 1 at mm/slab_common.c:500 kmem_cache_destroy+0x1
+[    5.0] BUG rust_mempool (Not tainted): Objects remaining on __kmem_cache_shutdown()
+[    6.0] WARNING: possible circular locking dependency detected
+";
+        let kinds: Vec<_> = find_splats(log).iter().map(|s| (s.kind, s.line)).collect();
+        assert_eq!(
+            kinds,
+            vec![("kasan", 3), ("kmemleak", 4), ("warning", 5), ("slab-leak", 6), ("lockdep", 7)]
+        );
+    }
+
+    #[test]
+    fn clean_boot_has_no_splats() {
+        let log = "[0.0] Linux version 7.3.4\n[0.2] kmemleak: Kernel memory leak detector initialized\nok 1 - load\n";
+        assert!(find_splats(log).is_empty());
+    }
+}

@@ -1,0 +1,239 @@
+//! A newc cpio initramfs, written in Rust: busybox, a static mempoolctl, the
+//! modules, an init script and the scenario to run.
+
+use crate::scenario::Scenario;
+use cpio::NewcBuilder;
+use std::collections::BTreeSet;
+use std::io::{self, Cursor, Write};
+use std::path::{Path, PathBuf};
+
+enum Node {
+    Dir,
+    File { data: Vec<u8>, mode: u32 },
+    Symlink(String),
+}
+
+/// An in-memory initramfs tree; parents are created as needed.
+#[derive(Default)]
+pub struct Initramfs {
+    entries: Vec<(String, Node)>,
+    dirs: BTreeSet<String>,
+}
+
+fn clean(path: &str) -> String {
+    path.trim_start_matches('/').trim_end_matches('/').to_owned()
+}
+
+impl Initramfs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn dir(&mut self, path: &str) -> &mut Self {
+        let path = clean(path);
+        if path.is_empty() || self.dirs.contains(&path) {
+            return self;
+        }
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            self.dir(parent);
+        }
+        self.dirs.insert(path.clone());
+        self.entries.push((path, Node::Dir));
+        self
+    }
+
+    fn parent_of(&mut self, path: &str) {
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            self.dir(parent);
+        }
+    }
+
+    pub fn file(&mut self, path: &str, data: Vec<u8>, mode: u32) -> &mut Self {
+        let path = clean(path);
+        self.parent_of(&path);
+        self.entries.push((path, Node::File { data, mode }));
+        self
+    }
+
+    pub fn symlink(&mut self, path: &str, target: &str) -> &mut Self {
+        let path = clean(path);
+        self.parent_of(&path);
+        self.entries.push((path, Node::Symlink(target.to_owned())));
+        self
+    }
+
+    /// Paths in archive order (for tests and listings).
+    pub fn paths(&self) -> Vec<&str> {
+        self.entries.iter().map(|(p, _)| p.as_str()).collect()
+    }
+
+    /// Writes the archive. The root is `0755`: an initramfs root inheriting a
+    /// temp dir's 0700 would lock unprivileged guest users out of everything.
+    pub fn write_to<W: Write>(&self, out: W) -> io::Result<W> {
+        let root = (NewcBuilder::new(".").mode(0o040755), Cursor::new(Vec::new()));
+        let rest = self.entries.iter().map(|(path, node)| {
+            let (mode, data) = match node {
+                Node::Dir => (0o040755, Vec::new()),
+                Node::File { data, mode } => (0o100000 | mode, data.clone()),
+                Node::Symlink(target) => (0o120777, target.as_bytes().to_vec()),
+            };
+            (NewcBuilder::new(path).mode(mode).uid(0).gid(0).nlink(1), Cursor::new(data))
+        });
+        cpio::write_cpio(std::iter::once(root).chain(rest), out)
+    }
+}
+
+/// Everything that goes into a test guest.
+pub struct GuestImage {
+    pub busybox: PathBuf,
+    pub mempoolctl: PathBuf,
+    pub modules: Vec<PathBuf>,
+    /// `uname -r` of the guest kernel: modules go to `/lib/modules/<release>/extra`.
+    pub kernel_release: String,
+    pub scenario: Scenario,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("cannot read {path}: {source} ({hint})")]
+    Read {
+        path: PathBuf,
+        hint: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is dynamically linked; the guest has no libc. Build it static: RUSTFLAGS='-C target-feature=+crt-static' cargo build --target x86_64-unknown-linux-gnu (cargo xtask does)")]
+    NotStatic { path: PathBuf },
+    #[error("cannot write initramfs {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn read(path: &Path, hint: &'static str) -> Result<Vec<u8>, ImageError> {
+    std::fs::read(path).map_err(|source| ImageError::Read {
+        path: path.to_owned(),
+        hint,
+        source,
+    })
+}
+
+/// An ELF with a `PT_INTERP` program header needs a dynamic loader.
+pub fn is_dynamic_elf(data: &[u8]) -> bool {
+    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u64_at = |o: usize| {
+        data.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize)
+    };
+    if data.get(..4) != Some(b"\x7fELF") || data.get(4) != Some(&2) {
+        return false;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
+        return false;
+    };
+    (0..phnum).any(|i| {
+        let off = phoff + i * phentsize;
+        data.get(off..off + 4) == Some(&3u32.to_le_bytes()[..])
+    })
+}
+
+pub const INIT: &str = include_str!("../guest/init.sh");
+pub const TEST_LIB: &str = include_str!("../guest/lib.sh");
+
+impl GuestImage {
+    pub fn build(&self) -> Result<Initramfs, ImageError> {
+        let mut fs = Initramfs::new();
+        for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "etc", "root"] {
+            fs.dir(d);
+        }
+        fs.file(
+            "bin/busybox",
+            read(&self.busybox, "install busybox-static: cargo xtask provision")?,
+            0o755,
+        );
+        let ctl = read(&self.mempoolctl, "build mempoolctl first")?;
+        if is_dynamic_elf(&ctl) {
+            return Err(ImageError::NotStatic {
+                path: self.mempoolctl.clone(),
+            });
+        }
+        fs.file("bin/mempoolctl", ctl, 0o755);
+        let extra = format!("lib/modules/{}/extra", self.kernel_release);
+        fs.dir(&extra);
+        for ko in &self.modules {
+            let name = ko.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            fs.file(&format!("{extra}/{name}"), read(ko, "build the module first")?, 0o644);
+        }
+        fs.file("init", INIT.as_bytes().to_vec(), 0o755);
+        fs.file("lib/mempoolctl-test.sh", TEST_LIB.as_bytes().to_vec(), 0o644);
+        fs.file("scenario.sh", self.scenario.script().as_bytes().to_vec(), 0o755);
+        fs.file(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n".to_vec(),
+            0o644,
+        );
+        fs.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n".to_vec(), 0o644);
+        Ok(fs)
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), ImageError> {
+        let werr = |source| ImageError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::create(path).map_err(werr)?;
+        let fs = self.build()?;
+        fs.write_to(io::BufWriter::new(file)).and_then(|mut w| w.flush()).map_err(werr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_parents_once_and_writes_newc() {
+        let mut fs = Initramfs::new();
+        fs.file("/lib/modules/7.3/extra/a.ko", b"abc".to_vec(), 0o644);
+        fs.file("lib/modules/7.3/extra/b.ko", b"x".to_vec(), 0o644);
+        fs.symlink("bin/sh", "busybox");
+        assert_eq!(
+            fs.paths(),
+            vec![
+                "lib",
+                "lib/modules",
+                "lib/modules/7.3",
+                "lib/modules/7.3/extra",
+                "lib/modules/7.3/extra/a.ko",
+                "lib/modules/7.3/extra/b.ko",
+                "bin",
+                "bin/sh"
+            ]
+        );
+        let bytes = fs.write_to(Vec::new()).unwrap();
+        assert!(bytes.starts_with(b"070701"), "newc magic");
+        // Read it back with the same crate: names, modes and contents survive.
+        let mut r = Cursor::new(bytes);
+        let mut seen = Vec::new();
+        loop {
+            let entry = cpio::NewcReader::new(r).unwrap();
+            if entry.entry().is_trailer() {
+                break;
+            }
+            seen.push((entry.entry().name().to_owned(), entry.entry().mode(), entry.entry().file_size()));
+            r = entry.finish().unwrap();
+        }
+        assert_eq!(seen[0], (".".to_owned(), 0o040755, 0));
+        assert!(seen.contains(&("lib/modules/7.3/extra/a.ko".to_owned(), 0o100644, 3)));
+        assert!(seen.contains(&("bin/sh".to_owned(), 0o120777, 7)));
+    }
+
+    #[test]
+    fn detects_dynamic_elf() {
+        let dynamic = std::fs::read("/bin/sh").unwrap();
+        assert!(is_dynamic_elf(&dynamic));
+        assert!(!is_dynamic_elf(b"#!/bin/sh\n"));
+    }
+}

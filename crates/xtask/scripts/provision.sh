@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Idempotent provisioning of everything mempoolctl's kernel/VM path needs on a
+# Debian bookworm host (run as root). Skips what is present, says what it
+# installs, and fails naming the missing piece.
+set -euo pipefail
+
+say()  { printf '[provision] %s\n' "$*"; }
+die()  { printf '[provision] error: %s\n' "$*" >&2; exit 1; }
+
+RUSTC_VERSION=$(rustc --version | awk '{print $2}')
+RUST_SRC_VERSION="${RUST_SRC_VERSION:-${RUSTC_VERSION}+dfsg1-2~bpo13+1}"
+BINDGEN_MIN="0.71.1"
+LLVM_V=19
+BOOKWORM_PKGS=(clang-$LLVM_V lld-$LLVM_V llvm-$LLVM_V libclang-$LLVM_V-dev build-essential bc bison
+               flex libelf-dev libssl-dev cpio kmod busybox-static)
+SOURCES=/etc/apt/sources.list.d/mempoolctl-extra.sources
+PIN=/etc/apt/preferences.d/mempoolctl-extra
+
+[ "$(id -u)" = 0 ] || die "provisioning installs packages and must run as root (try: sudo $0)"
+command -v apt-get >/dev/null || die "apt-get not found: only Debian-based hosts are supported"
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+installed_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+
+# 1. Extra suites, URI copied from the host's own debian.sources, pinned low.
+if [ ! -f "$SOURCES" ]; then
+  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$uri" ] || die "no URIs: line in /etc/apt/sources.list.d/debian.sources to copy the mirror from"
+  say "adding bookworm-backports, trixie, trixie-backports from $uri (pinned to priority 50)"
+  cat > "$SOURCES" <<SRC
+Types: deb
+URIs: $uri
+Suites: bookworm-backports trixie trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  cat > "$PIN" <<PINS
+# Nothing upgrades from these suites by accident; mempoolctl asks for what it needs by version/suite.
+Package: *
+Pin: release n=bookworm-backports
+Pin-Priority: 50
+
+Package: *
+Pin: release n=trixie
+Pin-Priority: 50
+
+Package: *
+Pin: release n=trixie-backports
+Pin-Priority: 50
+PINS
+  rm -f /var/lib/apt/periodic/mempoolctl-updated
+fi
+
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" = 0 ]; then say "apt-get update"; apt-get update -qq; apt_updated=1; fi
+}
+apt_install() { apt_update; say "installing: $*"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+
+# 2. Packages.
+missing=()
+for p in "${BOOKWORM_PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+installed qemu-system-x86 || apt_install -t bookworm-backports qemu-system-x86
+installed linux-source-7.3 || apt_install -t trixie-backports linux-source-7.3
+if [ "$(installed_version rust-src)" != "$RUST_SRC_VERSION" ]; then
+  apt_install "rust-src=$RUST_SRC_VERSION"
+fi
+
+# 3. bindgen (kernel 7.3 needs >= 0.71.1).
+export PATH="$HOME/.cargo/bin:$PATH"
+ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+bg_ver=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ -z "$bg_ver" ] || ! ver_ge "$bg_ver" "$BINDGEN_MIN"; then
+  say "installing bindgen-cli (>= $BINDGEN_MIN) with cargo, ~3 min"
+  LIBCLANG_PATH=/usr/lib/llvm-$LLVM_V/lib cargo install bindgen-cli --locked --quiet
+fi
+
+# 4. Check: rust-src matches rustc, kernel source present, rustavailable passes.
+RUST_LIB_SRC=/usr/src/rustc-$RUSTC_VERSION/library
+[ -d "$RUST_LIB_SRC/core" ] || die "rust-src for rustc $RUSTC_VERSION not found at $RUST_LIB_SRC"
+tarball=$(ls /usr/src/linux-source-7.3*.tar.* 2>/dev/null | head -n1 || true)
+[ -n "$tarball" ] || die "linux-source-7.3 tarball missing under /usr/src"
+for t in clang-$LLVM_V ld.lld-$LLVM_V qemu-system-x86_64 busybox bindgen; do
+  command -v "$t" >/dev/null || die "$t not on PATH after install"
+done
+say "ok: rustc $RUSTC_VERSION, rust-src $RUST_LIB_SRC, bindgen $(bindgen --version | awk '{print $2}'), $(qemu-system-x86_64 --version | head -n1), kernel source $tarball"

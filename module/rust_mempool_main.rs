@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rust_mempool: a slab cache with a `mempool` on it, live stats and controls in sysfs.
+//!
+//! Reproduces the classic C example (`kmem_cache_create("MyselfCache", 10240, ...)`,
+//! `mempool_create(6, mempool_alloc_slab, mempool_free_slab, cache)`) behind safe
+//! wrappers: [`Cache`], [`Pool`] and the RAII [`PoolElement`]. The C shim
+//! (`rust_mempool_shim.c`) only covers macros, inlines and the sysfs table.
+//!
+//! The point of a mempool: `min_nr` elements stay reserved, so allocations still
+//! succeed while the slab allocator fails. `/sys/kernel/rust_mempool/` shows it live.
+
+use core::ffi::c_void;
+use core::fmt::Write;
+use core::ptr::NonNull;
+use kernel::{
+    alloc::flags::GFP_KERNEL,
+    bindings,
+    error::{from_err_ptr, to_result},
+    ffi::{c_char, c_int, c_uint},
+    new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::Mutex,
+};
+
+/// Parameter limits shared with mempoolctl (`module/limits.rs`).
+#[allow(dead_code, unreachable_pub)]
+mod limits {
+    include!("limits.rs");
+}
+use limits::*;
+
+module! {
+    type: RustMempool,
+    name: "rust_mempool",
+    authors: ["mempoolctl developers"],
+    description: "Slab cache and mempool with live stats in /sys/kernel/rust_mempool",
+    license: "GPL",
+    params: {
+        min_nr: u32 {
+            default: 6,
+            description: "Elements the mempool keeps in reserve (1..=4096)",
+        },
+        object_size: u32 {
+            default: 10240,
+            description: "Slab object size in bytes (8..=131072)",
+        },
+    },
+}
+
+/// GFP flags for allocations made through the C API (`Flags::as_raw` is crate-private).
+#[derive(Clone, Copy)]
+struct Gfp(bindings::gfp_t);
+
+/// Never sleeps: a pool allocation fails at once when slab and reserve are both empty.
+const GFP_NOWAIT: Gfp = Gfp(bindings::GFP_NOWAIT);
+
+/// Name of the slab cache, also its `/sys/kernel/slab/` directory.
+const CACHE_NAME: &CStr = c"rust_mempool";
+/// Name of the sysfs directory under `/sys/kernel/`.
+const SYSFS_NAME: &CStr = c"rust_mempool";
+
+mod shim {
+    use super::*;
+
+    extern "C" {
+        pub(crate) fn rmp_cache_create(name: *const c_char, size: c_uint) -> *mut bindings::kmem_cache;
+        pub(crate) fn rmp_pool_create(min_nr: c_int, cache: *mut bindings::kmem_cache) -> *mut bindings::mempool;
+        pub(crate) fn rmp_pool_curr_nr(pool: *mut bindings::mempool) -> c_int;
+        pub(crate) fn rmp_pool_min_nr(pool: *mut bindings::mempool) -> c_int;
+        pub(crate) fn rmp_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
+        pub(crate) fn rmp_cond_resched();
+        pub(crate) fn rmp_sysfs_create(name: *const c_char, ctx: *mut c_void) -> *mut c_void;
+        pub(crate) fn rmp_sysfs_destroy(handle: *mut c_void);
+    }
+}
+
+/// Checks the load parameters; logs the offending one with its allowed range.
+fn validate_params(min_nr: u32, object_size: u32) -> Result {
+    if !(MIN_NR_MIN..=MIN_NR_MAX).contains(&min_nr) {
+        pr_err!("invalid min_nr={min_nr}: allowed range is {MIN_NR_MIN}..={MIN_NR_MAX}\n");
+        return Err(EINVAL);
+    }
+    if !(OBJECT_SIZE_MIN..=OBJECT_SIZE_MAX).contains(&object_size) {
+        pr_err!("invalid object_size={object_size}: allowed range is {OBJECT_SIZE_MIN}..={OBJECT_SIZE_MAX} bytes\n");
+        return Err(EINVAL);
+    }
+    check_reserve(min_nr, object_size)
+}
+
+/// The reserve (`min_nr * object_size`) must stay below [`RESERVE_BYTES_MAX`].
+fn check_reserve(min_nr: u32, object_size: u32) -> Result {
+    let bytes = u64::from(min_nr) * u64::from(object_size);
+    if bytes > RESERVE_BYTES_MAX {
+        pr_err!(
+            "invalid min_nr={min_nr} with object_size={object_size}: reserve of {bytes} bytes exceeds {RESERVE_BYTES_MAX}\n"
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// A slab cache created by this module.
+///
+/// # Invariants
+///
+/// `ptr` is a live cache returned by `kmem_cache_create`; it is destroyed only in `drop`.
+struct Cache {
+    ptr: NonNull<bindings::kmem_cache>,
+}
+
+// SAFETY: the slab allocator synchronises all operations on a cache internally.
+unsafe impl Send for Cache {}
+// SAFETY: as above; `&Cache` only allows alloc/free/size queries, which are thread-safe.
+unsafe impl Sync for Cache {}
+
+impl Cache {
+    fn new(name: &'static CStr, object_size: u32) -> Result<Self> {
+        // SAFETY: `name` is a static NUL-terminated string; the size was validated.
+        let ptr = unsafe { shim::rmp_cache_create(name.as_char_ptr(), object_size) };
+        let Some(ptr) = NonNull::new(ptr) else {
+            pr_err!("kmem_cache_create({name:?}, {object_size}) failed\n");
+            return Err(ENOMEM);
+        };
+        // INVARIANT: `ptr` is the live cache just created.
+        Ok(Self { ptr })
+    }
+
+    /// What `kmem_cache_size()` reports: the object size the cache serves.
+    fn object_size(&self) -> u32 {
+        // SAFETY: `self.ptr` is live by the type invariant.
+        unsafe { bindings::kmem_cache_size(self.ptr.as_ptr()) }
+    }
+
+    /// One object straight from the cache (bypassing any pool); freed on drop.
+    fn alloc(&self, flags: Gfp) -> Option<CacheObject<'_>> {
+        // SAFETY: `self.ptr` is live by the type invariant.
+        let ptr = unsafe { bindings::kmem_cache_alloc_noprof(self.ptr.as_ptr(), flags.0) };
+        NonNull::new(ptr).map(|ptr| CacheObject { ptr, cache: self })
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        // SAFETY: `self.ptr` is live; every object was freed, since `CacheObject`
+        // and `PoolElement` borrow the cache and the `Pool` owning it is gone.
+        unsafe { bindings::kmem_cache_destroy(self.ptr.as_ptr()) };
+        pr_info!("kmem_cache_destroy done\n");
+    }
+}
+
+/// An object of a [`Cache`], returned to it on drop.
+struct CacheObject<'a> {
+    ptr: NonNull<c_void>,
+    cache: &'a Cache,
+}
+
+impl Drop for CacheObject<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `kmem_cache_alloc` on this live cache and is freed once.
+        unsafe { bindings::kmem_cache_free(self.cache.ptr.as_ptr(), self.ptr.as_ptr()) };
+    }
+}
+
+/// A slab-backed mempool, which owns its cache so the cache outlives it.
+///
+/// # Invariants
+///
+/// `ptr` is a live pool from `mempool_create` whose elements come from `cache`;
+/// it is destroyed only in `drop`, before `cache`.
+struct Pool {
+    ptr: NonNull<bindings::mempool>,
+    cache: Cache,
+}
+
+// SAFETY: mempool operations take the pool's own spinlock.
+unsafe impl Send for Pool {}
+// SAFETY: as above.
+unsafe impl Sync for Pool {}
+
+impl Pool {
+    fn new(min_nr: u32, cache: Cache) -> Result<Self> {
+        let nr = c_int::try_from(min_nr).map_err(|_| EINVAL)?;
+        // SAFETY: `cache.ptr` is live; `nr` was validated to be >= 1.
+        let ptr = unsafe { shim::rmp_pool_create(nr, cache.ptr.as_ptr()) };
+        let Some(ptr) = NonNull::new(ptr) else {
+            pr_err!("mempool_create({min_nr}) failed: could not preallocate the reserve\n");
+            return Err(ENOMEM);
+        };
+        // INVARIANT: `ptr` is the live pool just created on `cache`.
+        Ok(Self { ptr, cache })
+    }
+
+    fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Elements now in the reserve (read under the pool lock).
+    fn curr_nr(&self) -> u32 {
+        // SAFETY: `self.ptr` is live by the type invariant.
+        let nr = unsafe { shim::rmp_pool_curr_nr(self.ptr.as_ptr()) };
+        u32::try_from(nr).unwrap_or(0)
+    }
+
+    fn min_nr(&self) -> u32 {
+        // SAFETY: `self.ptr` is live by the type invariant.
+        let nr = unsafe { shim::rmp_pool_min_nr(self.ptr.as_ptr()) };
+        u32::try_from(nr).unwrap_or(0)
+    }
+
+    /// `mempool_alloc`. Pass a non-sleeping `flags` (GFP_NOWAIT) unless an
+    /// endless wait for a free element is acceptable: GFP_KERNEL never fails.
+    fn alloc(&self, flags: Gfp) -> Option<PoolElement<'_>> {
+        // SAFETY: `self.ptr` is live by the type invariant.
+        let ptr = unsafe { bindings::mempool_alloc_noprof(self.ptr.as_ptr(), flags.0) };
+        NonNull::new(ptr).map(|ptr| PoolElement { ptr, pool: self })
+    }
+
+    /// `mempool_resize`; `new_min_nr` is checked here too, since 0 would BUG().
+    fn resize(&self, new_min_nr: u32) -> Result {
+        if new_min_nr < MIN_NR_MIN {
+            return Err(EINVAL);
+        }
+        let nr = c_int::try_from(new_min_nr).map_err(|_| EINVAL)?;
+        // SAFETY: `self.ptr` is live; `nr >= 1` as `mempool_resize` requires; we may sleep here.
+        to_result(unsafe { bindings::mempool_resize(self.ptr.as_ptr(), nr) })
+    }
+
+    /// Re-wraps a pointer from [`PoolElement::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from `into_raw` on an element of this pool, at most once.
+    unsafe fn element_from_raw(&self, ptr: NonNull<c_void>) -> PoolElement<'_> {
+        PoolElement { ptr, pool: self }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // SAFETY: `self.ptr` is live; no element is outstanding since `PoolElement`
+        // borrows the pool. `cache` is destroyed after this, as a field.
+        unsafe { bindings::mempool_destroy(self.ptr.as_ptr()) };
+        pr_info!("mempool_destroy done\n");
+    }
+}
+
+/// An element of a [`Pool`]; goes back to the pool (refilling the reserve) on drop.
+struct PoolElement<'a> {
+    ptr: NonNull<c_void>,
+    pool: &'a Pool,
+}
+
+impl PoolElement<'_> {
+    /// Gives up the RAII guard, for storage next to the pool.
+    fn into_raw(self) -> NonNull<c_void> {
+        let ptr = self.ptr;
+        core::mem::forget(self);
+        ptr
+    }
+}
+
+impl Drop for PoolElement<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from `mempool_alloc` on this live pool and is freed once.
+        unsafe { bindings::mempool_free(self.ptr.as_ptr(), self.pool.ptr.as_ptr()) };
+    }
+}
+
+/// Memory from `kmalloc`, freed on drop (the bench's third contender).
+struct KmallocBuf(NonNull<c_void>);
+
+impl KmallocBuf {
+    fn new(size: usize, flags: Gfp) -> Option<Self> {
+        // SAFETY: plain kmalloc; any size is acceptable (NULL on failure).
+        NonNull::new(unsafe { shim::rmp_kmalloc(size, flags.0) }).map(Self)
+    }
+}
+
+impl Drop for KmallocBuf {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from kmalloc and is freed once.
+        unsafe { bindings::kfree(self.0.as_ptr()) };
+    }
+}
+
+fn now_ns() -> i64 {
+    // SAFETY: `ktime_get` has no preconditions.
+    unsafe { bindings::ktime_get() }
+}
+
+/// Times `n` iterations of `pair`, yielding the CPU now and then; ns per iteration.
+fn time_pairs(n: u32, mut pair: impl FnMut() -> Result) -> Result<u64> {
+    let start = now_ns();
+    for i in 0..n {
+        pair()?;
+        if i % 4096 == 4095 {
+            // SAFETY: process context, no spinlock held (only a sleeping mutex).
+            unsafe { shim::rmp_cond_resched() };
+        }
+    }
+    let elapsed = u64::try_from(now_ns() - start).unwrap_or(0);
+    Ok(elapsed / u64::from(n.max(1)))
+}
+
+/// Everything behind the module's mutex.
+///
+/// # Invariants
+///
+/// Every pointer in `held` came from [`PoolElement::into_raw`] on `pool` and is
+/// owned here; `alloc_total - free_total == held.len()`.
+struct Inner {
+    held: KVec<NonNull<c_void>>,
+    pool: Pool,
+    object_size: u32,
+    alloc_total: u64,
+    free_total: u64,
+    alloc_failed: u64,
+    reserve_served: u64,
+    reserve_refilled: u64,
+    bench: Option<BenchResult>,
+}
+
+// SAFETY: the raw element pointers are owned data, only touched under the mutex.
+unsafe impl Send for Inner {}
+
+#[derive(Clone, Copy)]
+struct BenchResult {
+    pairs: u32,
+    mempool_ns: u64,
+    cache_ns: u64,
+    kmalloc_ns: u64,
+}
+
+impl Inner {
+    /// Allocates `n` elements without sleeping and keeps them. Served from the
+    /// slab first, then from the reserve; once both are exhausted it stops with
+    /// `ENOMEM`, keeping what it got.
+    fn hold(&mut self, n: u32) -> Result {
+        self.held.reserve(n as usize, GFP_KERNEL)?;
+        for i in 0..n {
+            let before = self.pool.curr_nr();
+            let Some(element) = self.pool.alloc(GFP_NOWAIT) else {
+                self.alloc_failed += 1;
+                pr_warn!("hold: element {} of {n} failed: slab and reserve exhausted\n", i + 1);
+                return Err(ENOMEM);
+            };
+            // Only this module allocates from the pool, under this mutex, so a
+            // drop in curr_nr across the call means the reserve served it.
+            if self.pool.curr_nr() < before {
+                self.reserve_served += 1;
+            }
+            let raw = element.into_raw();
+            if let Err(e) = self.held.push_within_capacity(raw) {
+                // Cannot happen after `reserve`; give the element back rather than leak it.
+                // SAFETY: `raw` came from `into_raw` on this pool just above.
+                drop(unsafe { self.pool.element_from_raw(e.0) });
+                return Err(ENOMEM);
+            }
+            // INVARIANT: one more allocated, one more held.
+            self.alloc_total += 1;
+        }
+        Ok(())
+    }
+
+    /// Returns `n` held elements to the pool (all of them for `None`).
+    fn release(&mut self, n: Option<u32>) -> Result {
+        let count = n.map_or(self.held.len(), |n| n as usize);
+        if count > self.held.len() {
+            pr_err!("release: {count} requested but only {} held\n", self.held.len());
+            return Err(EINVAL);
+        }
+        for _ in 0..count {
+            let Some(raw) = self.held.pop() else { break };
+            let before = self.pool.curr_nr();
+            // SAFETY: by the type invariant `raw` came from `into_raw` on this pool,
+            // and popping it hands ownership over exactly once.
+            drop(unsafe { self.pool.element_from_raw(raw) });
+            if self.pool.curr_nr() > before {
+                self.reserve_refilled += 1;
+            }
+            // INVARIANT: one fewer held, one more freed.
+            self.free_total += 1;
+        }
+        Ok(())
+    }
+
+    fn resize(&mut self, new_min_nr: u32) -> Result {
+        check_reserve(new_min_nr, self.object_size)?;
+        let old = self.pool.min_nr();
+        self.pool.resize(new_min_nr)?;
+        pr_info!(
+            "resize: min_nr {old} -> {new_min_nr}, curr_nr = {}\n",
+            self.pool.curr_nr()
+        );
+        Ok(())
+    }
+
+    fn bench(&mut self, pairs: u32) -> Result {
+        let pool = &self.pool;
+        let size = self.object_size as usize;
+        let mempool_ns = time_pairs(pairs, || pool.alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
+        let cache_ns = time_pairs(pairs, || pool.cache().alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
+        let kmalloc_ns = time_pairs(pairs, || KmallocBuf::new(size, GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
+        let result = BenchResult {
+            pairs,
+            mempool_ns,
+            cache_ns,
+            kmalloc_ns,
+        };
+        pr_info!(
+            "bench: {pairs} alloc+free pairs: mempool {mempool_ns} ns, cache {cache_ns} ns, kmalloc {kmalloc_ns} ns\n"
+        );
+        self.bench = Some(result);
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let held = self.held.len();
+        // Unload while holding elements is legal: they go back before the pool dies.
+        if let Err(e) = self.release(None) {
+            pr_err!("unload: releasing {held} held elements failed: {e:?}\n");
+        }
+        pr_info!(
+            "unload: released {held} held, alloc_total = {}, free_total = {}, alloc_failed = {}, reserve_served = {}\n",
+            self.alloc_total,
+            self.free_total,
+            self.alloc_failed,
+            self.reserve_served
+        );
+    }
+}
+
+/// A `printf`-style writer into sysfs's one-page show buffer.
+struct PageWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Write for PageWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Parses a decimal count written to a control file: digits only (one trailing
+/// newline allowed, as `echo` adds), within `min..=max`.
+fn parse_count(input: &[u8], min: u32, max: u32) -> Option<u32> {
+    let digits = input.strip_suffix(b"\n").unwrap_or(input);
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))?;
+    let value = u32::try_from(value).ok()?;
+    (min..=max).contains(&value).then_some(value)
+}
+
+/// Logs a refused control-file write, showing at most 32 bytes of it.
+fn refuse(attr: &str, input: &[u8], expected: &str) -> Error {
+    let shown = &input[..input.len().min(32)];
+    match core::str::from_utf8(shown) {
+        Ok(s) => pr_err!("{attr}: invalid input {s:?}: expected {expected}\n"),
+        Err(_) => pr_err!("{attr}: invalid non-UTF-8 input: expected {expected}\n"),
+    }
+    EINVAL
+}
+
+impl Inner {
+    fn show(&self, attr: &[u8], w: &mut PageWriter<'_>) -> Result {
+        let r = match attr {
+            b"min_nr" => writeln!(w, "{}", self.pool.min_nr()),
+            b"curr_nr" => writeln!(w, "{}", self.pool.curr_nr()),
+            b"object_size" => writeln!(w, "{}", self.object_size),
+            b"cache_object_size" => writeln!(w, "{}", self.pool.cache().object_size()),
+            b"cache_name" => writeln!(w, "{}", CACHE_NAME.to_str().unwrap_or("?")),
+            b"in_use" => writeln!(w, "{}", self.held.len()),
+            b"alloc_total" => writeln!(w, "{}", self.alloc_total),
+            b"free_total" => writeln!(w, "{}", self.free_total),
+            b"alloc_failed" => writeln!(w, "{}", self.alloc_failed),
+            b"reserve_served" => writeln!(w, "{}", self.reserve_served),
+            b"reserve_refilled" => writeln!(w, "{}", self.reserve_refilled),
+            b"bench_result" => match self.bench {
+                Some(b) => writeln!(
+                    w,
+                    "pairs={} mempool_ns={} cache_ns={} kmalloc_ns={}",
+                    b.pairs, b.mempool_ns, b.cache_ns, b.kmalloc_ns
+                ),
+                None => writeln!(w, "none"),
+            },
+            _ => return Err(EIO),
+        };
+        r.map_err(|_| EINVAL)
+    }
+
+    fn store(&mut self, attr: &[u8], input: &[u8]) -> Result {
+        match attr {
+            b"hold" => {
+                let n = parse_count(input, 1, HOLD_MAX)
+                    .ok_or_else(|| refuse("hold", input, "a count 1..=65536"))?;
+                self.hold(n)
+            }
+            b"release" => {
+                if input == b"all" || input == b"all\n" {
+                    return self.release(None);
+                }
+                let n = parse_count(input, 1, HOLD_MAX)
+                    .ok_or_else(|| refuse("release", input, "a count 1..=65536 or `all`"))?;
+                self.release(Some(n))
+            }
+            b"resize" => {
+                let n = parse_count(input, MIN_NR_MIN, MIN_NR_MAX)
+                    .ok_or_else(|| refuse("resize", input, "a min_nr 1..=4096"))?;
+                self.resize(n)
+            }
+            b"bench" => {
+                let n = parse_count(input, 1, BENCH_MAX)
+                    .ok_or_else(|| refuse("bench", input, "a pair count 1..=1000000"))?;
+                self.bench(n)
+            }
+            _ => Err(EIO),
+        }
+    }
+}
+
+/// The module's sysfs directory, `/sys/kernel/rust_mempool/`.
+///
+/// # Invariants
+///
+/// `handle` is a live registration whose callbacks reach the state passed to `new`.
+struct SysfsDir {
+    handle: NonNull<c_void>,
+}
+
+// SAFETY: the registration is only created and destroyed, never shared mutably.
+unsafe impl Send for SysfsDir {}
+// SAFETY: as above.
+unsafe impl Sync for SysfsDir {}
+
+impl SysfsDir {
+    /// # Safety
+    ///
+    /// `state` must stay valid until the returned value is dropped.
+    unsafe fn new(name: &'static CStr, state: &Mutex<Inner>) -> Result<Self> {
+        let ctx = core::ptr::from_ref(state).cast_mut().cast::<c_void>();
+        // SAFETY: `name` is static; `ctx` outlives the registration per this function's contract.
+        let handle = from_err_ptr(unsafe { shim::rmp_sysfs_create(name.as_char_ptr(), ctx) })
+            .inspect_err(|e| pr_err!("creating /sys/kernel/{name:?} failed: {e:?}\n"))?;
+        let handle = NonNull::new(handle).ok_or(ENOMEM)?;
+        // INVARIANT: `handle` is the live registration just made.
+        Ok(Self { handle })
+    }
+}
+
+impl Drop for SysfsDir {
+    fn drop(&mut self) {
+        // SAFETY: `handle` is live; removal waits for running show/store calls.
+        unsafe { shim::rmp_sysfs_destroy(self.handle.as_ptr()) };
+    }
+}
+
+/// Recovers the state from a sysfs callback's context pointer.
+///
+/// # Safety
+///
+/// `ctx` must be the pointer registered by [`SysfsDir::new`], still registered.
+unsafe fn state_of<'a>(ctx: *mut c_void) -> &'a Mutex<Inner> {
+    // SAFETY: per the contract, `ctx` points at the live `Mutex<Inner>`.
+    unsafe { &*ctx.cast::<Mutex<Inner>>() }
+}
+
+/// Called by the C shim's `show` for every read-only attribute.
+#[no_mangle]
+extern "C" fn rust_mempool_show(ctx: *mut c_void, attr: *const c_char, buf: *mut c_char) -> isize {
+    // SAFETY: sysfs calls us only while the registration (and so the state) lives.
+    let state = unsafe { state_of(ctx) };
+    // SAFETY: `attr` is the attribute's static NUL-terminated name.
+    let name = unsafe { CStr::from_char_ptr(attr) }.to_bytes();
+    // SAFETY: sysfs hands `show` a zeroed buffer of PAGE_SIZE bytes.
+    let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };
+    let mut w = PageWriter { buf: page, len: 0 };
+    match state.lock().show(name, &mut w) {
+        Ok(()) => w.len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Called by the C shim's `store` for every write-only attribute.
+#[no_mangle]
+extern "C" fn rust_mempool_store(
+    ctx: *mut c_void,
+    attr: *const c_char,
+    buf: *const c_char,
+    len: usize,
+) -> isize {
+    // SAFETY: sysfs calls us only while the registration (and so the state) lives.
+    let state = unsafe { state_of(ctx) };
+    // SAFETY: `attr` is the attribute's static NUL-terminated name.
+    let name = unsafe { CStr::from_char_ptr(attr) }.to_bytes();
+    // SAFETY: sysfs passes `len` readable bytes at `buf`.
+    let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len) };
+    match state.lock().store(name, input) {
+        Ok(()) => len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// The loaded module. Fields drop in declaration order, which is the only safe
+/// teardown: sysfs first (no reader can reach the state), then the state
+/// (held elements back to the pool, then `mempool_destroy`, then `kmem_cache_destroy`).
+struct RustMempool {
+    _sysfs: SysfsDir,
+    _state: Pin<KBox<Mutex<Inner>>>,
+}
+
+impl kernel::Module for RustMempool {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let min_nr = module_parameters::min_nr.value();
+        let object_size = module_parameters::object_size.value();
+        validate_params(min_nr, object_size)?;
+
+        let cache = Cache::new(CACHE_NAME, object_size)?;
+        pr_info!(
+            "kmem_cache {:?} created: kmem_cache_size = {}\n",
+            CACHE_NAME,
+            cache.object_size()
+        );
+        let pool = Pool::new(min_nr, cache)?;
+        pr_info!(
+            "mempool created: min_nr = {}, curr_nr = {}\n",
+            pool.min_nr(),
+            pool.curr_nr()
+        );
+        let state = KBox::pin_init(
+            new_mutex!(Inner {
+                held: KVec::new(),
+                pool,
+                object_size,
+                alloc_total: 0,
+                free_total: 0,
+                alloc_failed: 0,
+                reserve_served: 0,
+                reserve_refilled: 0,
+                bench: None,
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: `_sysfs` is declared before `_state` in `RustMempool`, so it is
+        // dropped (and its callbacks drained) before the state it points at; the
+        // state is pinned in a box, so its address is stable.
+        let sysfs = unsafe { SysfsDir::new(SYSFS_NAME, &state)? };
+        pr_info!("loaded: /sys/kernel/rust_mempool ready\n");
+        Ok(Self {
+            _sysfs: sysfs,
+            _state: state,
+        })
+    }
+}

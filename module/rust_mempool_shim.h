@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C shim of rust_mempool: only what Rust cannot call directly -- macros
+ * (kmem_cache_create, mempool_create, kmalloc, cond_resched), the pool
+ * lock, and the sysfs attribute table. All logic lives in Rust.
+ */
+#ifndef RUST_MEMPOOL_SHIM_H
+#define RUST_MEMPOOL_SHIM_H
+
+#include <linux/types.h>
+
+struct kmem_cache;
+struct mempool;
+
+struct kmem_cache *rmp_cache_create(const char *name, unsigned int size);
+struct mempool *rmp_pool_create(int min_nr, struct kmem_cache *cache);
+int rmp_pool_curr_nr(struct mempool *pool);
+int rmp_pool_min_nr(struct mempool *pool);
+void *rmp_kmalloc(size_t size, gfp_t flags);
+void rmp_cond_resched(void);
+
+/* sysfs: /sys/kernel/<name>/; show/store land in Rust with the attribute's name. */
+void *rmp_sysfs_create(const char *name, void *ctx);
+void rmp_sysfs_destroy(void *handle);
+
+/* Implemented in Rust. */
+ssize_t rust_mempool_show(void *ctx, const char *attr, char *buf);
+ssize_t rust_mempool_store(void *ctx, const char *attr, const char *buf, size_t len);
+
+#endif
