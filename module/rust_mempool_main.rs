@@ -419,6 +419,10 @@ impl Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // Test-only broken build (Kbuild MEMPOOL_FAULT=leak): lose one element so
+        // kmem_cache_destroy finds it. Proves the VM suite catches leaks.
+        #[cfg(mempool_fault_leak)]
+        let _leaked = self.pool.alloc(GFP_NOWAIT).map(PoolElement::into_raw);
         let held = self.held.len();
         // Unload while holding elements is legal: they go back before the pool dies.
         if let Err(e) = self.release(None) {

@@ -1,10 +1,16 @@
 //! `cargo xtask`: the developer entry points named in the README.
+//!
+//! - `provision`: install what the VM path needs (idempotent, root).
+//! - `kernel`: build or reuse the cached test kernel.
+//! - `demo`: the main job — provision, kernel, module, boot, load min_nr=6, stats, log, unload.
+//! - `test`: unit tests plus the VM suite; ends with `N passed, N failed`.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use kbuild::{Fragment, KernelBuild, KernelSpec, Toolchain};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 #[derive(Parser)]
 #[command(about = "mempoolctl developer tasks")]
@@ -18,18 +24,36 @@ enum Task {
     /// Install (idempotently, as root) the packages, bindgen and rust-src the VM path needs.
     Provision,
     /// Build (or reuse from the cache) the Rust-enabled test kernel; prints its build directory.
-    Kernel {
-        #[arg(short, long, default_value_t = default_jobs())]
-        jobs: usize,
+    Kernel,
+    /// The main job: build everything needed, boot the VM, load with min_nr=6, stats, log, unload.
+    Demo,
+    /// Run one VM scenario with freshly built parts (e.g. `cargo xtask vm smoke -- -v`).
+    Vm {
+        scenario: String,
+        /// Extra arguments for `mempoolctl vm`.
+        #[arg(last = true)]
+        extra: Vec<String>,
     },
+    /// All tests: workspace unit tests, then the VM suite.
+    Test,
 }
 
-fn default_jobs() -> usize {
+fn jobs() -> usize {
     std::thread::available_parallelism().map(|n| n.get() + 1).unwrap_or(3)
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root exists")
+}
+
+fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let t = Instant::now();
+    let r = f();
+    eprintln!("[xtask] {name}: {:.1} s", t.elapsed().as_secs_f64());
+    r
 }
 
 fn provision() -> Result<()> {
@@ -41,23 +65,189 @@ fn provision() -> Result<()> {
     Ok(())
 }
 
-fn test_kernel(jobs: usize) -> Result<KernelBuild> {
+fn test_kernel() -> Result<KernelBuild> {
     let spec = KernelSpec {
         source_tarball: KernelSpec::find_source("7.3")?,
         fragment: Fragment::load(&repo_root().join("config/kernel/test.fragment"))?,
         toolchain: Toolchain::test_kernel(),
         cache_root: kbuild::cache_root(),
     };
-    Ok(spec.ensure_built(jobs, &|m| eprintln!("[xtask] {m}"))?)
+    Ok(spec.ensure_built(jobs(), &|m| eprintln!("[xtask] {m}"))?)
+}
+
+/// Builds `module_dir` against the test kernel; `extra` are make variables.
+fn build_module(kernel: &KernelBuild, module_dir: &Path, extra: &[String]) -> Result<PathBuf> {
+    let log = module_dir.join("build.log");
+    let _ = std::fs::remove_file(&log);
+    let kos = kbuild::build_module(&Toolchain::test_kernel(), &kernel.out_dir, module_dir, jobs(), extra, &log)?;
+    kos.into_iter()
+        .find(|k| k.ends_with("rust_mempool.ko"))
+        .context("kbuild produced no rust_mempool.ko")
+}
+
+/// A statically linked mempoolctl: it runs on the host and inside the guest.
+fn static_mempoolctl() -> Result<PathBuf> {
+    let root = repo_root();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["build", "--quiet", "--release", "-p", "mempoolctl", "--target", "x86_64-unknown-linux-gnu"])
+        .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("building the static mempoolctl failed");
+    }
+    Ok(root.join("target/x86_64-unknown-linux-gnu/release/mempoolctl"))
+}
+
+struct Parts {
+    kernel: KernelBuild,
+    ko: PathBuf,
+    ctl: PathBuf,
+}
+
+fn prepare() -> Result<Parts> {
+    phase("provision", provision)?;
+    let kernel = phase("test kernel", test_kernel)?;
+    let ko = phase("module build", || build_module(&kernel, &repo_root().join("module"), &[]))?;
+    let ctl = phase("static mempoolctl", static_mempoolctl)?;
+    Ok(Parts { kernel, ko, ctl })
+}
+
+/// Runs `mempoolctl vm`; returns its exit code.
+fn vm(parts: &Parts, ko: &Path, scenario: &str, extra: &[String]) -> Result<i32> {
+    let status = Command::new(&parts.ctl)
+        .arg("vm")
+        .arg("--kernel")
+        .arg(&parts.kernel.bzimage)
+        .arg("--ko")
+        .arg(ko)
+        .args(["--scenario", scenario])
+        .args(extra)
+        .status()
+        .context("running mempoolctl vm")?;
+    Ok(status.code().unwrap_or(1))
+}
+
+/// Copies module/ sources into a fresh directory (for variant builds).
+fn copy_module_sources(dest: &Path) -> Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(repo_root().join("module"))? {
+        let p = entry?.path();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name == "Kbuild" || name == "Makefile" || name.ends_with(".rs") || name.ends_with(".c") || name.ends_with(".h") {
+            std::fs::copy(&p, dest.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Sums `test result: ok. N passed; M failed` lines of cargo test.
+fn cargo_counts(output: &str) -> (u32, u32) {
+    let mut passed = 0;
+    let mut failed = 0;
+    for line in output.lines().filter(|l| l.starts_with("test result:")) {
+        for part in line.split(';') {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            if let Some(pos) = words.iter().position(|w| *w == "passed") {
+                passed += words.get(pos.wrapping_sub(1)).and_then(|n| n.parse().ok()).unwrap_or(0);
+            }
+            if let Some(pos) = words.iter().position(|w| *w == "failed") {
+                failed += words.get(pos.wrapping_sub(1)).and_then(|n| n.parse().ok()).unwrap_or(0);
+            }
+        }
+    }
+    (passed, failed)
+}
+
+fn test() -> Result<()> {
+    let mut passed = 0;
+    let mut failed = 0;
+    let mut record = |name: &str, ok: bool| {
+        println!("[xtask] vm test {name}: {}", if ok { "ok" } else { "FAILED" });
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    };
+
+    // Unit tests first: fast, and no VM needed.
+    let out = Command::new(env!("CARGO"))
+        .current_dir(repo_root())
+        .args(["test", "--workspace", "--quiet"])
+        .output()
+        .context("running cargo test")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    print!("{text}");
+    let (up, uf) = cargo_counts(&text);
+    let unit_failed = if out.status.success() { uf } else { uf.max(1) };
+
+    let parts = prepare()?;
+    record("demo scenario passes", vm(&parts, &parts.ko, "demo", &["--quiet".into()])? == 0);
+    record("smoke scenario passes", vm(&parts, &parts.ko, "smoke", &["--quiet".into()])? == 0);
+    // Negative cases: the suite must be able to fail.
+    record(
+        "a failing guest check fails the run (exit 3)",
+        vm(&parts, &parts.ko, "selftest-fail", &["--quiet".into()])? == 3,
+    );
+    let broken_dir = std::env::temp_dir().join(format!("mempoolctl-broken-{}", std::process::id()));
+    copy_module_sources(&broken_dir)?;
+    let broken = build_module(&parts.kernel, &broken_dir, &["MEMPOOL_FAULT=leak".into()])?;
+    let work = broken_dir.join("vm");
+    let code = vm(
+        &parts,
+        &broken,
+        "demo",
+        &["--quiet".into(), "--work-dir".into(), work.display().to_string()],
+    )?;
+    let console = std::fs::read_to_string(work.join("console.log")).unwrap_or_default();
+    record(
+        "a module leaking one element fails the run with the leak reported",
+        code == 3 && console.contains("Objects remaining"),
+    );
+    let _ = std::fs::remove_dir_all(&broken_dir);
+
+    println!("[xtask] unit tests: {up} passed, {uf} failed");
+    println!("{} passed, {} failed", up + passed, unit_failed + failed);
+    if unit_failed + failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Provision => provision(),
-        Task::Kernel { jobs } => {
-            let k = test_kernel(jobs)?;
+        Task::Kernel => {
+            let k = test_kernel()?;
             println!("{}", k.out_dir.display());
             Ok(())
         }
+        Task::Demo => {
+            let parts = prepare()?;
+            let code = phase("VM run", || vm(&parts, &parts.ko, "demo", &[]))?;
+            if code != 0 {
+                bail!("the demo run failed (exit {code})");
+            }
+            Ok(())
+        }
+        Task::Vm { scenario, extra } => {
+            let parts = prepare()?;
+            let code = vm(&parts, &parts.ko, &scenario, &extra)?;
+            std::process::exit(code);
+        }
+        Task::Test => test(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_cargo_test_result_lines() {
+        let out = "test result: ok. 12 passed; 0 failed; 0 ignored\nfoo\ntest result: FAILED. 3 passed; 2 failed; 1 ignored\n";
+        assert_eq!(cargo_counts(out), (15, 2));
     }
 }

@@ -1,0 +1,128 @@
+//! Load parameters, checked against the limits the module itself enforces.
+
+use serde::Serialize;
+
+/// The module's own limits (`module/limits.rs`): one definition for both sides.
+#[allow(dead_code)]
+pub mod limits {
+    include!("../../../module/limits.rs");
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    #[error("min_nr={value} is out of range: allowed {min}..={max} (elements kept in reserve)")]
+    MinNr { value: u64, min: u32, max: u32 },
+    #[error("object_size={value} is out of range: allowed {min}..={max} bytes")]
+    ObjectSize { value: u64, min: u32, max: u32 },
+    #[error("min_nr={min_nr} x object_size={object_size} = {bytes} bytes of reserve exceeds the {max}-byte limit; lower one of them")]
+    Reserve {
+        min_nr: u32,
+        object_size: u32,
+        bytes: u64,
+        max: u64,
+    },
+}
+
+/// Parameters passed to `finit_module`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ModuleParams {
+    pub min_nr: u32,
+    pub object_size: u32,
+}
+
+impl Default for ModuleParams {
+    fn default() -> Self {
+        Self {
+            min_nr: limits::MIN_NR_DEFAULT,
+            object_size: limits::OBJECT_SIZE_DEFAULT,
+        }
+    }
+}
+
+impl ModuleParams {
+    /// Builds from user-supplied numbers (wide, so out-of-range values are reported, not wrapped).
+    pub fn new(min_nr: u64, object_size: u64) -> Result<Self, ParamError> {
+        let min_nr_ok = u32::try_from(min_nr).ok().filter(|v| (limits::MIN_NR_MIN..=limits::MIN_NR_MAX).contains(v));
+        let Some(min_nr) = min_nr_ok else {
+            return Err(ParamError::MinNr {
+                value: min_nr,
+                min: limits::MIN_NR_MIN,
+                max: limits::MIN_NR_MAX,
+            });
+        };
+        let size_ok = u32::try_from(object_size)
+            .ok()
+            .filter(|v| (limits::OBJECT_SIZE_MIN..=limits::OBJECT_SIZE_MAX).contains(v));
+        let Some(object_size) = size_ok else {
+            return Err(ParamError::ObjectSize {
+                value: object_size,
+                min: limits::OBJECT_SIZE_MIN,
+                max: limits::OBJECT_SIZE_MAX,
+            });
+        };
+        let p = Self { min_nr, object_size };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Same checks as the module's `validate_params`.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if !(limits::MIN_NR_MIN..=limits::MIN_NR_MAX).contains(&self.min_nr) {
+            return Err(ParamError::MinNr {
+                value: self.min_nr.into(),
+                min: limits::MIN_NR_MIN,
+                max: limits::MIN_NR_MAX,
+            });
+        }
+        if !(limits::OBJECT_SIZE_MIN..=limits::OBJECT_SIZE_MAX).contains(&self.object_size) {
+            return Err(ParamError::ObjectSize {
+                value: self.object_size.into(),
+                min: limits::OBJECT_SIZE_MIN,
+                max: limits::OBJECT_SIZE_MAX,
+            });
+        }
+        let bytes = u64::from(self.min_nr) * u64::from(self.object_size);
+        if bytes > limits::RESERVE_BYTES_MAX {
+            return Err(ParamError::Reserve {
+                min_nr: self.min_nr,
+                object_size: self.object_size,
+                bytes,
+                max: limits::RESERVE_BYTES_MAX,
+            });
+        }
+        Ok(())
+    }
+
+    /// The parameter string the kernel parses.
+    pub fn to_kernel_args(&self) -> String {
+        format!("min_nr={} object_size={}", self.min_nr, self.object_size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_c_original() {
+        let p = ModuleParams::default();
+        assert_eq!((p.min_nr, p.object_size), (6, 10240));
+        assert_eq!(p.to_kernel_args(), "min_nr=6 object_size=10240");
+    }
+
+    #[test]
+    fn rejects_what_the_module_rejects() {
+        assert!(matches!(ModuleParams::new(0, 10240), Err(ParamError::MinNr { value: 0, .. })));
+        assert!(matches!(ModuleParams::new(4097, 10240), Err(ParamError::MinNr { .. })));
+        assert!(matches!(ModuleParams::new(1 << 31, 10240), Err(ParamError::MinNr { .. })));
+        assert!(matches!(ModuleParams::new(6, 7), Err(ParamError::ObjectSize { value: 7, .. })));
+        assert!(matches!(ModuleParams::new(6, u64::MAX), Err(ParamError::ObjectSize { .. })));
+        let err = ModuleParams::new(4096, 131072).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "min_nr=4096 x object_size=131072 = 536870912 bytes of reserve exceeds the 67108864-byte limit; lower one of them"
+        );
+        assert_eq!(ModuleParams::new(1, 8).unwrap().to_kernel_args(), "min_nr=1 object_size=8");
+        assert!(ModuleParams::new(4096, 16384).is_ok());
+    }
+}

@@ -1,0 +1,17 @@
+#!/bin/busybox sh
+# PID 1 of the mempoolctl test guest: mount the pseudo filesystems, run
+# /scenario.sh with the helpers of /lib/mempoolctl-test.sh, report, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+grep -q ' /dev ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+# Results channel (second serial port): TAP lines and the verdict, kept apart
+# from kernel messages, which only go to the console on ttyS0.
+exec 3>/dev/ttyS1
+. /lib/mempoolctl-test.sh
+echo "mempoolctl-guest: kernel $(uname -r), scenario starting"
+. /scenario.sh
+finish

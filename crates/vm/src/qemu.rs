@@ -1,0 +1,314 @@
+//! Booting QEMU, streaming its console, enforcing the timeout, judging the run.
+
+use crate::accel::{self, Accel, AccelChoice};
+use crate::console::{find_splats, Splat};
+use crate::scenario::{parse_results, TestResult, Verdict};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VmError {
+    #[error("cannot start {qemu}: {source} (install qemu-system-x86: cargo xtask provision)")]
+    Spawn {
+        qemu: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How to boot.
+#[derive(Debug, Clone)]
+pub struct VmConfig {
+    pub qemu: PathBuf,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub accel: Accel,
+    pub memory_mb: u32,
+    /// Hard limit for the whole run; QEMU is killed after it.
+    pub timeout: Duration,
+    /// Under `auto`, KVM must print a console byte within this, or TCG takes over.
+    pub kvm_silence_limit: Duration,
+    pub console_log: PathBuf,
+    pub results_log: PathBuf,
+    pub extra_append: String,
+}
+
+impl VmConfig {
+    pub fn new(kernel: &Path, initrd: &Path, work_dir: &Path) -> Self {
+        Self {
+            qemu: PathBuf::from("qemu-system-x86_64"),
+            kernel: kernel.to_owned(),
+            initrd: initrd.to_owned(),
+            accel: Accel::Auto,
+            memory_mb: 512,
+            timeout: Duration::from_secs(300),
+            kvm_silence_limit: Duration::from_secs(5),
+            console_log: work_dir.join("console.log"),
+            results_log: work_dir.join("results.tap"),
+            extra_append: String::new(),
+        }
+    }
+
+    fn command(&self, accel: Accel) -> Command {
+        let mut c = Command::new(&self.qemu);
+        c.arg("-accel").arg(accel.to_string());
+        c.args(["-m", &self.memory_mb.to_string(), "-smp", "1"]);
+        c.args(["-nodefaults", "-no-reboot", "-display", "none"]);
+        // Console (kernel messages and the transcript) on stdout; results on ttyS1.
+        c.args(["-serial", "stdio"]);
+        c.arg("-serial").arg(format!("file:{}", self.results_log.display()));
+        // qboot boots a -kernel ~0.3 s faster than SeaBIOS.
+        let qboot = Path::new("/usr/share/qemu/qboot.rom");
+        if qboot.exists() {
+            c.arg("-bios").arg(qboot);
+        }
+        c.arg("-kernel").arg(&self.kernel).arg("-initrd").arg(&self.initrd);
+        let append = format!("console=ttyS0 panic=-1 rdinit=/init {}", self.extra_append);
+        c.arg("-append").arg(append.trim());
+        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    }
+}
+
+/// How the QEMU process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmEnd {
+    Exited(Option<i32>),
+    TimedOut,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub accel: Accel,
+    pub accel_note: String,
+    pub end: VmEnd,
+    pub elapsed: Duration,
+    pub console: String,
+    pub qemu_stderr: String,
+    pub tests: Vec<TestResult>,
+    pub verdict: Option<Verdict>,
+    pub splats: Vec<Splat>,
+}
+
+impl RunOutcome {
+    /// Reasons the run failed; empty when it passed.
+    pub fn failures(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if self.end == VmEnd::TimedOut {
+            why.push(format!("timed out after {:.0?}", self.elapsed));
+        }
+        if self.console.contains("Kernel panic") {
+            why.push("kernel panic".into());
+        }
+        match &self.verdict {
+            None => why.push("the guest reported no verdict (crash, panic or timeout before the scenario finished)".into()),
+            Some(v) if !v.pass => why.push(format!("guest verdict: {} of {} checks failed", v.failed, v.tests)),
+            Some(v) if v.tests as usize != self.tests.len() => why.push(format!(
+                "guest claimed {} checks but reported {}",
+                v.tests,
+                self.tests.len()
+            )),
+            Some(_) => {}
+        }
+        for t in self.tests.iter().filter(|t| !t.ok) {
+            why.push(format!(
+                "check {} '{}' failed: {}",
+                t.number,
+                t.name,
+                t.detail.as_deref().unwrap_or("")
+            ));
+        }
+        for s in &self.splats {
+            why.push(format!("kernel {} report at console line {}: {}", s.kind, s.line, s.text));
+        }
+        why
+    }
+
+    pub fn passed(&self) -> bool {
+        self.failures().is_empty()
+    }
+}
+
+enum Attempt {
+    Done(RunOutcome),
+    SilentKvm,
+}
+
+/// Boots, streams each console line to `on_line`, and judges the run.
+pub fn run(cfg: &VmConfig, on_line: &mut dyn FnMut(&str)) -> Result<RunOutcome, VmError> {
+    let choice = accel::choose(cfg.accel, Path::new("/sys"), Path::new("/dev/kvm"));
+    run_with_choice(cfg, choice, on_line)
+}
+
+pub fn run_with_choice(
+    cfg: &VmConfig,
+    choice: AccelChoice,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<RunOutcome, VmError> {
+    on_line(&format!("[vm] accelerator: {} ({})", choice.accel, choice.reason));
+    match attempt(cfg, &choice, on_line)? {
+        Attempt::Done(o) => Ok(o),
+        Attempt::SilentKvm => {
+            let note = format!(
+                "auto: KVM printed nothing within {:?}; fell back to TCG",
+                cfg.kvm_silence_limit
+            );
+            on_line(&format!("[vm] {note}"));
+            let tcg = AccelChoice {
+                accel: Accel::Tcg,
+                reason: note,
+                may_fall_back: false,
+            };
+            match attempt(cfg, &tcg, on_line)? {
+                Attempt::Done(o) => Ok(o),
+                Attempt::SilentKvm => unreachable!("TCG never falls back"),
+            }
+        }
+    }
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn attempt(cfg: &VmConfig, choice: &AccelChoice, on_line: &mut dyn FnMut(&str)) -> Result<Attempt, VmError> {
+    let io = |what, path: &Path| {
+        let path = path.to_owned();
+        move |source| VmError::Io { what, path, source }
+    };
+    // A stale results file must never count as this run's verdict.
+    File::create(&cfg.results_log).map_err(io("cannot create", &cfg.results_log))?;
+    let mut log = File::create(&cfg.console_log).map_err(io("cannot create", &cfg.console_log))?;
+    let start = Instant::now();
+    let mut child = cfg.command(choice.accel).spawn().map_err(|source| VmError::Spawn {
+        qemu: cfg.qemu.clone(),
+        source,
+    })?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut r = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        while let Ok(n) = r.read_until(b'\n', &mut buf) {
+            if n == 0 {
+                break;
+            }
+            let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_owned();
+            buf.clear();
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    let mut console = String::new();
+    let mut end = None;
+    while end.is_none() {
+        let elapsed = start.elapsed();
+        if elapsed >= cfg.timeout {
+            kill(&mut child);
+            end = Some(VmEnd::TimedOut);
+            break;
+        }
+        if choice.may_fall_back && console.is_empty() && elapsed >= cfg.kvm_silence_limit {
+            kill(&mut child);
+            let _ = reader.join();
+            return Ok(Attempt::SilentKvm);
+        }
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                let _ = writeln!(log, "{line}");
+                on_line(&line);
+                console.push_str(&line);
+                console.push('\n');
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait().ok().and_then(|s| s.code());
+                end = Some(VmEnd::Exited(status));
+            }
+        }
+    }
+    let _ = reader.join();
+    let qemu_stderr = err_reader.join().unwrap_or_default();
+    let results = std::fs::read_to_string(&cfg.results_log).unwrap_or_default();
+    let (tests, verdict) = parse_results(&results);
+    let splats = find_splats(&console);
+    Ok(Attempt::Done(RunOutcome {
+        accel: choice.accel,
+        accel_note: choice.reason.clone(),
+        end: end.unwrap_or(VmEnd::TimedOut),
+        elapsed: start.elapsed(),
+        console,
+        qemu_stderr,
+        tests,
+        verdict,
+        splats,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(results: &str, console: &str, end: VmEnd) -> RunOutcome {
+        let (tests, verdict) = parse_results(results);
+        RunOutcome {
+            accel: Accel::Tcg,
+            accel_note: String::new(),
+            end,
+            elapsed: Duration::from_secs(1),
+            console: console.into(),
+            qemu_stderr: String::new(),
+            tests,
+            verdict,
+            splats: find_splats(console),
+        }
+    }
+
+    #[test]
+    fn judges_pass_fail_splat_and_timeout() {
+        let good = "ok 1 - load\nVERDICT pass tests=1 failed=0\n";
+        assert!(outcome(good, "boot\n", VmEnd::Exited(0)).passed());
+        let splat = outcome(good, "[1.0] WARNING: CPU: 0 PID: 1 at x\n", VmEnd::Exited(0));
+        assert_eq!(splat.failures().len(), 1);
+        assert!(splat.failures()[0].contains("warning report at console line 1"));
+        let failed = outcome("not ok 1 - load # exit 1\nVERDICT fail tests=1 failed=1\n", "", VmEnd::Exited(0));
+        assert!(failed.failures().iter().any(|f| f.contains("'load' failed: exit 1")));
+        let timeout = outcome("ok 1 - load\n", "", VmEnd::TimedOut);
+        let why = timeout.failures();
+        assert!(why[0].starts_with("timed out") && why[1].contains("no verdict"), "{why:?}");
+        let lying = outcome("ok 1 - a\nVERDICT pass tests=2 failed=0\n", "", VmEnd::Exited(0));
+        assert!(!lying.passed());
+    }
+
+    #[test]
+    fn command_line_has_console_results_and_accel() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = VmConfig::new(Path::new("/k"), Path::new("/i"), dir.path());
+        let c = cfg.command(Accel::Tcg);
+        let args: Vec<_> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let joined = args.join(" ");
+        assert!(joined.starts_with("-accel tcg -m 512"), "{joined}");
+        assert!(joined.contains("-serial stdio -serial file:"));
+        assert!(joined.contains("-kernel /k -initrd /i -append console=ttyS0 panic=-1 rdinit=/init"));
+    }
+}
