@@ -7,14 +7,23 @@ use clap::{Parser, Subcommand};
 use modctl::{ModuleParams, NixKernel, SysRoot, MODULE_NAME};
 use std::path::{Path, PathBuf};
 
-
 mod vmcmd;
 
 #[derive(Parser)]
-#[command(name = "mempoolctl", version, about = "Take the rust_mempool kernel module from source to loaded, inspected and cleanly unloaded")]
+#[command(
+    name = "mempoolctl",
+    version,
+    about = "Take the rust_mempool kernel module from source to loaded, inspected and cleanly unloaded"
+)]
 struct Cli {
     /// Filesystem root holding sys/, proc/ and dev/kmsg (for tests against fake trees).
-    #[arg(long, global = true, default_value = "/", hide = true, env = "MEMPOOLCTL_ROOT")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "/",
+        hide = true,
+        env = "MEMPOOLCTL_ROOT"
+    )]
     root: PathBuf,
     #[command(subcommand)]
     command: Cmd,
@@ -99,7 +108,10 @@ fn print_module_lines(root: &Path, after: Option<u64>) -> Result<Option<u64>> {
 fn control(root: &Path, file: &str, value: &str) -> Result<()> {
     let path = root.join("sys/kernel").join(MODULE_NAME).join(file);
     if !path.exists() {
-        bail!("{} does not exist: the module is not loaded (mempoolctl load)", path.display());
+        bail!(
+            "{} does not exist: the module is not loaded (mempoolctl load)",
+            path.display()
+        );
     }
     let before = kmsg::read_all(root).ok().and_then(|l| kmsg::last_seq(&l));
     if let Err(e) = std::fs::write(&path, value) {
@@ -139,13 +151,24 @@ fn run(cli: Cli) -> Result<i32> {
     let sys = SysRoot::new(root);
     let kernel = NixKernel;
     match cli.command {
-        Cmd::Build { kdir, module_dir, jobs } => {
+        Cmd::Build {
+            kdir,
+            module_dir,
+            jobs,
+        } => {
             let kdir = match kdir {
                 Some(k) => k,
-                None => PathBuf::from(format!("/lib/modules/{}/build", modctl::KernelOps::release(&kernel))),
+                None => PathBuf::from(format!(
+                    "/lib/modules/{}/build",
+                    modctl::KernelOps::release(&kernel)
+                )),
             };
-            let config = std::fs::read_to_string(kdir.join(".config"))
-                .with_context(|| format!("{} has no .config: not a kernel build directory (pass --kdir)", kdir.display()))?;
+            let config = std::fs::read_to_string(kdir.join(".config")).with_context(|| {
+                format!(
+                    "{} has no .config: not a kernel build directory (pass --kdir)",
+                    kdir.display()
+                )
+            })?;
             let tc = kbuild::Toolchain::for_kernel_config(&config);
             let log = std::env::temp_dir().join("mempoolctl-build.log");
             let kos = kbuild::build_module(&tc, &kdir, &module_dir, jobs, &[], &log)?;
@@ -153,7 +176,11 @@ fn run(cli: Cli) -> Result<i32> {
                 println!("{}", ko.display());
             }
         }
-        Cmd::Load { min_nr, object_size, ko } => {
+        Cmd::Load {
+            min_nr,
+            object_size,
+            ko,
+        } => {
             let params = ModuleParams::new(min_nr, object_size)?;
             let ko = ko.unwrap_or_else(|| default_ko(&modctl::KernelOps::release(&kernel)));
             let before = kmsg::read_all(root).ok().and_then(|l| kmsg::last_seq(&l));
@@ -165,7 +192,9 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Unload { wait } => {
             let before = kmsg::read_all(root).ok().and_then(|l| kmsg::last_seq(&l));
             modctl::unload(&kernel, &sys, MODULE_NAME, wait)?;
-            let after = kmsg::read_all(root).map(|all| kmsg::since(&all, before)).unwrap_or_default();
+            let after = kmsg::read_all(root)
+                .map(|all| kmsg::since(&all, before))
+                .unwrap_or_default();
             for l in kmsg::module_lines(&after, MODULE_NAME) {
                 println!("{}", l.display());
             }
@@ -177,9 +206,14 @@ fn run(cli: Cli) -> Result<i32> {
                 for l in &bad {
                     eprintln!("{}", l.display());
                 }
-                bail!("unloaded, but the kernel reported {} problem line(s) above", bad.len());
+                bail!(
+                    "unloaded, but the kernel reported {} problem line(s) above",
+                    bad.len()
+                );
             }
-            println!("unloaded {MODULE_NAME}: /sys/module entry and slab cache gone, no kernel reports");
+            println!(
+                "unloaded {MODULE_NAME}: /sys/module entry and slab cache gone, no kernel reports"
+            );
         }
         Cmd::Stats { json } => {
             let s = stats::read_stats(root, MODULE_NAME)?;
@@ -204,10 +238,23 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Status => match sys.module(MODULE_NAME) {
             Some(st) => {
                 println!("{MODULE_NAME}: {}", st.initstate.as_deref().unwrap_or("?"));
-                println!("refcount: {}", st.refcnt.map_or("?".into(), |r| r.to_string()));
-                println!("module taint: {}", if st.taint.is_empty() { "none" } else { &st.taint });
+                println!(
+                    "refcount: {}",
+                    st.refcnt.map_or("?".into(), |r| r.to_string())
+                );
+                println!(
+                    "module taint: {}",
+                    if st.taint.is_empty() {
+                        "none"
+                    } else {
+                        &st.taint
+                    }
+                );
                 if let Ok(s) = stats::read_stats(root, MODULE_NAME) {
-                    println!("parameters: min_nr={} object_size={}", s.module.min_nr, s.module.object_size);
+                    println!(
+                        "parameters: min_nr={} object_size={}",
+                        s.module.min_nr, s.module.object_size
+                    );
                 }
                 if let Some(t) = sys.kernel_taint() {
                     println!("kernel taint: {t} ({})", modctl::state::taint_letters(t));
@@ -230,7 +277,9 @@ fn run(cli: Cli) -> Result<i32> {
             show_stats(root)?;
         }
         Cmd::Resize { min_nr } => {
-            if let Err(e) = ModuleParams::new(min_nr.into(), ModuleParams::default().object_size.into()) {
+            if let Err(e) =
+                ModuleParams::new(min_nr.into(), ModuleParams::default().object_size.into())
+            {
                 if matches!(e, modctl::ParamError::MinNr { .. }) {
                     bail!(e);
                 }
@@ -241,7 +290,10 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Bench { pairs } => {
             control(root, "bench", &pairs.to_string())?;
             let s = stats::read_stats(root, MODULE_NAME)?;
-            let b = s.module.bench.context("the module reported no bench result")?;
+            let b = s
+                .module
+                .bench
+                .context("the module reported no bench result")?;
             println!(
                 "{} pairs of {} B: mempool {} ns, raw cache {} ns, kmalloc {} ns; mempool/raw {:.2}x",
                 b.pairs,

@@ -58,10 +58,12 @@ fn cached_kernel() -> Result<PathBuf> {
         })
         .unwrap_or_default();
     found.sort();
-    found
-        .pop()
-        .map(|(_, p)| p)
-        .with_context(|| format!("no test kernel in {}; build one with `cargo xtask kernel` or pass --kernel", dir.display()))
+    found.pop().map(|(_, p)| p).with_context(|| {
+        format!(
+            "no test kernel in {}; build one with `cargo xtask kernel` or pass --kernel",
+            dir.display()
+        )
+    })
 }
 
 /// `uname -r` of a bzImage, from its setup header's kernel_version pointer.
@@ -80,10 +82,19 @@ pub fn run(a: VmArgs) -> Result<i32> {
         Some(k) => k,
         None => cached_kernel()?,
     };
-    let image = std::fs::read(&kernel).with_context(|| format!("reading kernel {}", kernel.display()))?;
-    let release = bzimage_release(&image)
-        .with_context(|| format!("{} is not an x86 bzImage (no setup header)", kernel.display()))?;
-    let kos = if a.kos.is_empty() { vec![PathBuf::from("module/rust_mempool.ko")] } else { a.kos };
+    let image =
+        std::fs::read(&kernel).with_context(|| format!("reading kernel {}", kernel.display()))?;
+    let release = bzimage_release(&image).with_context(|| {
+        format!(
+            "{} is not an x86 bzImage (no setup header)",
+            kernel.display()
+        )
+    })?;
+    let kos = if a.kos.is_empty() {
+        vec![PathBuf::from("module/rust_mempool.ko")]
+    } else {
+        a.kos
+    };
     let tmp;
     let work = match a.work_dir {
         Some(w) => {
@@ -109,7 +120,11 @@ pub fn run(a: VmArgs) -> Result<i32> {
     cfg.timeout = Duration::from_secs(a.timeout);
     cfg.memory_mb = a.memory_mb;
     if !a.quiet {
-        println!("[vm] kernel {} ({release}), scenario {}", kernel.display(), a.scenario);
+        println!(
+            "[vm] kernel {} ({release}), scenario {}",
+            kernel.display(),
+            a.scenario
+        );
     }
     let mut in_guest = false;
     let (verbose, quiet) = (a.verbose, a.quiet);
@@ -143,8 +158,11 @@ pub fn run(a: VmArgs) -> Result<i32> {
         print!("{}", vm::report::tap(&outcome));
     }
     if let Some(path) = a.junit {
-        std::fs::write(&path, vm::report::junit(&format!("mempoolctl-vm-{}", a.scenario), &outcome))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(
+            &path,
+            vm::report::junit(&format!("mempoolctl-vm-{}", a.scenario), &outcome),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
     }
     if !outcome.qemu_stderr.trim().is_empty() && !failures.is_empty() {
         eprintln!("[vm] qemu stderr: {}", outcome.qemu_stderr.trim());
@@ -175,4 +193,3 @@ impl Drop for TempDir {
         }
     }
 }
-

@@ -12,7 +12,11 @@ pub enum FragmentError {
         source: std::io::Error,
     },
     #[error("{path}:{line}: not a Kconfig assignment (`CONFIG_X=y`, `CONFIG_X=n` or `# CONFIG_X is not set`): {text:?}")]
-    Syntax { path: String, line: usize, text: String },
+    Syntax {
+        path: String,
+        line: usize,
+        text: String,
+    },
 }
 
 /// A parsed fragment: its text (hashed into the cache key) and its assignments.
@@ -74,7 +78,10 @@ impl Fragment {
     pub fn missing_in(&self, config: &str) -> Vec<String> {
         let mut have = BTreeMap::new();
         for line in config.lines() {
-            if let Some(name) = line.strip_prefix("# ").and_then(|r| r.strip_suffix(" is not set")) {
+            if let Some(name) = line
+                .strip_prefix("# ")
+                .and_then(|r| r.strip_suffix(" is not set"))
+            {
                 have.insert(name, "n");
             } else if let Some((name, value)) = line.split_once('=') {
                 have.insert(name, value);
@@ -97,7 +104,11 @@ mod tests {
 
     #[test]
     fn parses_and_finds_dropped_options() {
-        let f = Fragment::parse("# comment\nCONFIG_RUST=y\nCONFIG_SLUB_TINY=n\n# CONFIG_X is not set\n\n", "f").unwrap();
+        let f = Fragment::parse(
+            "# comment\nCONFIG_RUST=y\nCONFIG_SLUB_TINY=n\n# CONFIG_X is not set\n\n",
+            "f",
+        )
+        .unwrap();
         let ok = "CONFIG_RUST=y\n# CONFIG_SLUB_TINY is not set\n";
         assert!(f.missing_in(ok).is_empty());
         let dropped = "# CONFIG_RUST is not set\nCONFIG_SLUB_TINY=y\nCONFIG_X=y\n";
@@ -120,6 +131,8 @@ mod tests {
     fn repository_fragment_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/kernel/test.fragment");
         let f = Fragment::load(&path).unwrap();
-        assert!(f.missing_in("CONFIG_RUST=y\n").contains(&"CONFIG_KASAN=y".to_owned()));
+        assert!(f
+            .missing_in("CONFIG_RUST=y\n")
+            .contains(&"CONFIG_KASAN=y".to_owned()));
     }
 }

@@ -100,9 +100,11 @@ impl KernelSpec {
     pub fn find_source(series: &str) -> Result<PathBuf, BuildError> {
         let prefix = format!("linux-source-{series}.tar");
         let found = fs::read_dir("/usr/src").ok().and_then(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix)))
+            rd.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
         });
         found.ok_or(BuildError::NoSource {
             pattern: format!("/usr/src/{prefix}.*"),
@@ -136,7 +138,10 @@ impl KernelSpec {
         fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
         let src = dir.join("src");
         if !src.join("Makefile").exists() {
-            log(&format!("test kernel: unpacking {}", self.source_tarball.display()));
+            log(&format!(
+                "test kernel: unpacking {}",
+                self.source_tarball.display()
+            ));
             fs::create_dir_all(&src).map_err(io("create source dir"))?;
             let mut tar = Command::new("tar");
             tar.arg("xf")
@@ -199,7 +204,9 @@ pub fn build_module(
     log_file: &Path,
 ) -> Result<Vec<PathBuf>, BuildError> {
     if !kdir.join("Makefile").exists() || !kdir.join(".config").exists() {
-        return Err(BuildError::NotKernelDir { dir: kdir.to_owned() });
+        return Err(BuildError::NotKernelDir {
+            dir: kdir.to_owned(),
+        });
     }
     let module_dir = module_dir
         .canonicalize()

@@ -34,7 +34,12 @@ pub enum RunError {
 pub fn first_error(log_text: &str) -> Option<String> {
     let lines: Vec<&str> = log_text.lines().collect();
     let idx = lines.iter().position(|l| {
-        l.contains("error:") || l.starts_with("error[") || l.contains("*** ") || l.contains("Error ")
+        // `$ cmd` lines are our own echo of the command, not its output.
+        !l.starts_with("$ ")
+            && (l.contains("error:")
+                || l.starts_with("error[")
+                || l.contains("*** ")
+                || l.contains("Error "))
     })?;
     Some(lines[idx..lines.len().min(idx + 3)].join("\n"))
 }
@@ -75,7 +80,10 @@ pub fn run_logged(cmd: &mut Command, log: &Path, progress: Option<&str>) -> Resu
     })?;
     let bar = progress.map(|label| {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {prefix}: {msg}").expect("static template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed}] {prefix}: {msg}")
+                .expect("static template"),
+        );
         bar.set_prefix(label.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
@@ -108,7 +116,14 @@ pub fn run_logged(cmd: &mut Command, log: &Path, progress: Option<&str>) -> Resu
         cmd: name,
         status: status.to_string(),
         first_error: first_error(&tail).unwrap_or_else(|| {
-            tail.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+            tail.lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
         }),
         log: log.to_owned(),
     })
@@ -133,13 +148,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("x.log");
         let err = run_logged(
-            Command::new("sh").args(["-c", "echo building; echo 'a.rs:1: error: boom' >&2; exit 3"]),
+            Command::new("sh").args([
+                "-c",
+                "echo building; echo 'a.rs:1: error: boom' >&2; exit 3",
+            ]),
             &log,
             None,
         )
         .unwrap_err();
         match err {
-            RunError::Failed { first_error, status, .. } => {
+            RunError::Failed {
+                first_error,
+                status,
+                ..
+            } => {
                 assert_eq!(first_error, "a.rs:1: error: boom");
                 assert!(status.contains('3'), "{status}");
             }

@@ -25,15 +25,20 @@ fn first_line(cmd: &str, args: &[&str]) -> String {
 
 /// `rustc --version`'s number, e.g. `1.95.0`.
 pub fn rustc_version() -> Option<String> {
-    first_line("rustc", &["--version"]).split_whitespace().nth(1).map(str::to_owned)
+    first_line("rustc", &["--version"])
+        .split_whitespace()
+        .nth(1)
+        .map(str::to_owned)
 }
 
 impl Toolchain {
     /// The toolchain the test kernel is built with: LLVM 19 and Debian's rust-src.
     pub fn test_kernel() -> Self {
-        let rust_lib_src = std::env::var_os("RUST_LIB_SRC").map(PathBuf::from).or_else(|| {
-            rustc_version().map(|v| PathBuf::from(format!("/usr/src/rustc-{v}/library")))
-        });
+        let rust_lib_src = std::env::var_os("RUST_LIB_SRC")
+            .map(PathBuf::from)
+            .or_else(|| {
+                rustc_version().map(|v| PathBuf::from(format!("/usr/src/rustc-{v}/library")))
+            });
         Self {
             llvm: Some("-19".to_owned()),
             libclang_path: Some(
@@ -124,7 +129,10 @@ mod tests {
         let gcc = "CONFIG_CC_IS_GCC=y\nCONFIG_GCC_VERSION=140200\n";
         assert_eq!(llvm_for_config(gcc, |_| true), None);
         let clang = "CONFIG_CC_IS_CLANG=y\nCONFIG_CLANG_VERSION=190107\n";
-        assert_eq!(llvm_for_config(clang, |b| b == "clang-19"), Some("-19".into()));
+        assert_eq!(
+            llvm_for_config(clang, |b| b == "clang-19"),
+            Some("-19".into())
+        );
         assert_eq!(llvm_for_config(clang, |_| false), Some("1".into()));
     }
 }

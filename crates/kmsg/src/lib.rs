@@ -26,7 +26,12 @@ impl LogLine {
     /// `[   12.345678] message`, as dmesg prints it.
     pub fn display(&self) -> String {
         match self.usec {
-            Some(us) => format!("[{:5}.{:06}] {}", us / 1_000_000, us % 1_000_000, self.message),
+            Some(us) => format!(
+                "[{:5}.{:06}] {}",
+                us / 1_000_000,
+                us % 1_000_000,
+                self.message
+            ),
             None => self.message.clone(),
         }
     }
@@ -73,14 +78,19 @@ pub fn read_all(root: &Path) -> Result<Vec<LogLine>, KmsgError> {
 /// Follows the log, calling `f` for each new record until it returns false.
 pub fn follow(root: &Path, mut f: impl FnMut(LogLine) -> bool) -> Result<(), KmsgError> {
     let path = kmsg_path(root);
-    let iter = rmesg::kmsgfile::KMsgEntriesIter::with_options(Some(path.to_string_lossy().into_owned()), false)
-        .map_err(|e| match e {
-            rmesg::error::RMesgError::OperationNotPermitted(_) => KmsgError::Restricted { path: path.clone() },
-            e => KmsgError::Read {
-                path: path.clone(),
-                detail: e.to_string(),
-            },
-        })?;
+    let iter = rmesg::kmsgfile::KMsgEntriesIter::with_options(
+        Some(path.to_string_lossy().into_owned()),
+        false,
+    )
+    .map_err(|e| match e {
+        rmesg::error::RMesgError::OperationNotPermitted(_) => {
+            KmsgError::Restricted { path: path.clone() }
+        }
+        e => KmsgError::Read {
+            path: path.clone(),
+            detail: e.to_string(),
+        },
+    })?;
     for entry in iter {
         let Ok(entry) = entry else { continue };
         if !f(convert(entry)) {
@@ -119,10 +129,20 @@ pub fn last_seq(lines: &[LogLine]) -> Option<u64> {
 
 /// Lines that mean a kernel bug around an unload: leaked objects, BUG, WARNING, KASAN.
 pub fn bad_news(lines: &[LogLine]) -> Vec<&LogLine> {
-    const BAD: &[&str] = &["Objects remaining", "still has objects", "BUG", "WARNING:", "KASAN", "kmemleak: "];
+    const BAD: &[&str] = &[
+        "Objects remaining",
+        "still has objects",
+        "BUG",
+        "WARNING:",
+        "KASAN",
+        "kmemleak: ",
+    ];
     lines
         .iter()
-        .filter(|l| BAD.iter().any(|b| l.message.contains(b)) && !l.message.contains("Kernel memory leak detector"))
+        .filter(|l| {
+            BAD.iter().any(|b| l.message.contains(b))
+                && !l.message.contains("Kernel memory leak detector")
+        })
         .collect()
 }
 

@@ -135,7 +135,9 @@ mod tests {
 
     impl KernelOps for FakeKernel {
         fn finit_module(&self, ko: &Path, params: &str) -> Result<(), Errno> {
-            self.calls.borrow_mut().push(format!("finit_module {} {params}", ko.display()));
+            self.calls
+                .borrow_mut()
+                .push(format!("finit_module {} {params}", ko.display()));
             self.load_result?;
             let m = self.root.join("sys/module/rust_mempool");
             fs::create_dir_all(&m).unwrap();
@@ -144,7 +146,9 @@ mod tests {
             Ok(())
         }
         fn delete_module(&self, name: &str, wait: bool) -> Result<(), Errno> {
-            self.calls.borrow_mut().push(format!("delete_module {name} wait={wait}"));
+            self.calls
+                .borrow_mut()
+                .push(format!("delete_module {name} wait={wait}"));
             self.unload_result?;
             fs::remove_dir_all(self.root.join("sys/module").join(name)).unwrap();
             Ok(())
@@ -174,7 +178,11 @@ mod tests {
         load(&k, &sys, &ko, "rust_mempool", &ModuleParams::default()).unwrap();
         assert!(sys.module("rust_mempool").is_some());
         let err = load(&k, &sys, &ko, "rust_mempool", &ModuleParams::default()).unwrap_err();
-        assert!(err.to_string().starts_with("rust_mempool is already loaded (state live, refcount 0)"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("rust_mempool is already loaded (state live, refcount 0)"),
+            "{err}"
+        );
         unload(&k, &sys, "rust_mempool", false).unwrap();
         assert_eq!(
             *k.calls.borrow(),
@@ -184,17 +192,35 @@ mod tests {
             ]
         );
         let err = unload(&k, &sys, "rust_mempool", false).unwrap_err();
-        assert_eq!(err.to_string(), "rust_mempool is not loaded; nothing to unload");
+        assert_eq!(
+            err.to_string(),
+            "rust_mempool is not loaded; nothing to unload"
+        );
     }
 
     #[test]
     fn bad_params_and_missing_file_never_reach_the_kernel() {
         let (t, k, ko) = fake(Ok(()));
         let sys = SysRoot::new(t.path());
-        let bad = ModuleParams { min_nr: 0, object_size: 10240 };
-        assert!(matches!(load(&k, &sys, &ko, "rust_mempool", &bad), Err(LifecycleError::Param(_))));
-        let err = load(&k, &sys, &t.path().join("nope.ko"), "rust_mempool", &ModuleParams::default()).unwrap_err();
-        assert!(err.to_string().contains("nope.ko not found; build it with `mempoolctl build`"));
+        let bad = ModuleParams {
+            min_nr: 0,
+            object_size: 10240,
+        };
+        assert!(matches!(
+            load(&k, &sys, &ko, "rust_mempool", &bad),
+            Err(LifecycleError::Param(_))
+        ));
+        let err = load(
+            &k,
+            &sys,
+            &t.path().join("nope.ko"),
+            "rust_mempool",
+            &ModuleParams::default(),
+        )
+        .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("nope.ko not found; build it with `mempoolctl build`"));
         assert!(k.calls.borrow().is_empty());
     }
 
@@ -217,8 +243,14 @@ mod tests {
             let err = load(&k, &sys, &ko, "rust_mempool", &ModuleParams::default()).unwrap_err();
             assert_eq!(err.errno(), Some(errno));
             let msg = err.to_string();
-            assert!(msg.contains(needle) && msg.contains("fix:"), "{errno}: {msg}");
-            assert!(sys.module("rust_mempool").is_none(), "failed load leaves nothing");
+            assert!(
+                msg.contains(needle) && msg.contains("fix:"),
+                "{errno}: {msg}"
+            );
+            assert!(
+                sys.module("rust_mempool").is_none(),
+                "failed load leaves nothing"
+            );
         }
     }
 
@@ -231,7 +263,10 @@ mod tests {
             taint: String::new(),
         };
         let msg = explain_unload(Errno::EWOULDBLOCK, "rust_mempool", &state).to_string();
-        assert!(msg.contains("refcount 2, holders [a, b]") && msg.contains("--wait"), "{msg}");
+        assert!(
+            msg.contains("refcount 2, holders [a, b]") && msg.contains("--wait"),
+            "{msg}"
+        );
         let msg = explain_unload(Errno::EPERM, "rust_mempool", &state).to_string();
         assert!(msg.contains("sudo mempoolctl unload"), "{msg}");
     }

@@ -29,7 +29,9 @@ pub fn load(
 ) -> Result<(), LifecycleError> {
     params.validate()?;
     if !ko.exists() {
-        return Err(LifecycleError::MissingKo { path: ko.to_owned() });
+        return Err(LifecycleError::MissingKo {
+            path: ko.to_owned(),
+        });
     }
     if let Some(state) = sys.module(name) {
         return Err(LifecycleError::AlreadyLoaded {
@@ -59,14 +61,23 @@ fn wait_live(sys: &SysRoot, name: &str, limit: Duration) -> Result<(), Lifecycle
 }
 
 /// Unloads `name`; with `wait`, blocks until its references are gone.
-pub fn unload(ops: &dyn KernelOps, sys: &SysRoot, name: &str, wait: bool) -> Result<(), LifecycleError> {
+pub fn unload(
+    ops: &dyn KernelOps,
+    sys: &SysRoot,
+    name: &str,
+    wait: bool,
+) -> Result<(), LifecycleError> {
     let Some(state) = sys.module(name) else {
-        return Err(LifecycleError::NotLoaded { name: name.to_owned() });
+        return Err(LifecycleError::NotLoaded {
+            name: name.to_owned(),
+        });
     };
     ops.delete_module(name, wait)
         .map_err(|errno| explain_unload(errno, name, &state))?;
     if sys.module(name).is_some() {
-        return Err(LifecycleError::StillPresent { name: name.to_owned() });
+        return Err(LifecycleError::StillPresent {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }

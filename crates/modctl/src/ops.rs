@@ -20,7 +20,8 @@ pub struct NixKernel;
 
 impl KernelOps for NixKernel {
     fn finit_module(&self, ko: &Path, params: &str) -> Result<(), Errno> {
-        let file = std::fs::File::open(ko).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc_enoent())))?;
+        let file = std::fs::File::open(ko)
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc_enoent())))?;
         let params = CString::new(params).map_err(|_| Errno::EINVAL)?;
         finit_module(&file, &params, ModuleInitFlags::empty())
     }

@@ -42,7 +42,9 @@ impl Default for ModuleParams {
 impl ModuleParams {
     /// Builds from user-supplied numbers (wide, so out-of-range values are reported, not wrapped).
     pub fn new(min_nr: u64, object_size: u64) -> Result<Self, ParamError> {
-        let min_nr_ok = u32::try_from(min_nr).ok().filter(|v| (limits::MIN_NR_MIN..=limits::MIN_NR_MAX).contains(v));
+        let min_nr_ok = u32::try_from(min_nr)
+            .ok()
+            .filter(|v| (limits::MIN_NR_MIN..=limits::MIN_NR_MAX).contains(v));
         let Some(min_nr) = min_nr_ok else {
             return Err(ParamError::MinNr {
                 value: min_nr,
@@ -60,7 +62,10 @@ impl ModuleParams {
                 max: limits::OBJECT_SIZE_MAX,
             });
         };
-        let p = Self { min_nr, object_size };
+        let p = Self {
+            min_nr,
+            object_size,
+        };
         p.validate()?;
         Ok(p)
     }
@@ -112,17 +117,35 @@ mod tests {
 
     #[test]
     fn rejects_what_the_module_rejects() {
-        assert!(matches!(ModuleParams::new(0, 10240), Err(ParamError::MinNr { value: 0, .. })));
-        assert!(matches!(ModuleParams::new(4097, 10240), Err(ParamError::MinNr { .. })));
-        assert!(matches!(ModuleParams::new(1 << 31, 10240), Err(ParamError::MinNr { .. })));
-        assert!(matches!(ModuleParams::new(6, 7), Err(ParamError::ObjectSize { value: 7, .. })));
-        assert!(matches!(ModuleParams::new(6, u64::MAX), Err(ParamError::ObjectSize { .. })));
+        assert!(matches!(
+            ModuleParams::new(0, 10240),
+            Err(ParamError::MinNr { value: 0, .. })
+        ));
+        assert!(matches!(
+            ModuleParams::new(4097, 10240),
+            Err(ParamError::MinNr { .. })
+        ));
+        assert!(matches!(
+            ModuleParams::new(1 << 31, 10240),
+            Err(ParamError::MinNr { .. })
+        ));
+        assert!(matches!(
+            ModuleParams::new(6, 7),
+            Err(ParamError::ObjectSize { value: 7, .. })
+        ));
+        assert!(matches!(
+            ModuleParams::new(6, u64::MAX),
+            Err(ParamError::ObjectSize { .. })
+        ));
         let err = ModuleParams::new(4096, 131072).unwrap_err();
         assert_eq!(
             err.to_string(),
             "min_nr=4096 x object_size=131072 = 536870912 bytes of reserve exceeds the 67108864-byte limit; lower one of them"
         );
-        assert_eq!(ModuleParams::new(1, 8).unwrap().to_kernel_args(), "min_nr=1 object_size=8");
+        assert_eq!(
+            ModuleParams::new(1, 8).unwrap().to_kernel_args(),
+            "min_nr=1 object_size=8"
+        );
         assert!(ModuleParams::new(4096, 16384).is_ok());
     }
 }

@@ -12,7 +12,9 @@ pub struct SysRoot {
 
 impl Default for SysRoot {
     fn default() -> Self {
-        Self { root: PathBuf::from("/") }
+        Self {
+            root: PathBuf::from("/"),
+        }
     }
 }
 
@@ -56,7 +58,11 @@ impl SysRoot {
             return None;
         }
         let mut holders: Vec<String> = fs::read_dir(dir.join("holders"))
-            .map(|rd| rd.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         holders.sort();
         Some(ModuleState {

@@ -82,8 +82,12 @@ pub fn parse_u64(text: &str) -> Option<u64> {
     t.parse().ok()
 }
 
+/// `bench_result` did not have the documented form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedBench;
+
 /// Parses `bench_result`: `none` or `pairs=N mempool_ns=N cache_ns=N kmalloc_ns=N`.
-pub fn parse_bench(text: &str) -> Result<Option<Bench>, ()> {
+pub fn parse_bench(text: &str) -> Result<Option<Bench>, MalformedBench> {
     let t = text.trim_end_matches('\n');
     if t == "none" {
         return Ok(None);
@@ -91,12 +95,15 @@ pub fn parse_bench(text: &str) -> Result<Option<Bench>, ()> {
     let mut vals = [None; 4];
     const KEYS: [&str; 4] = ["pairs", "mempool_ns", "cache_ns", "kmalloc_ns"];
     for word in t.split(' ') {
-        let (k, v) = word.split_once('=').ok_or(())?;
-        let i = KEYS.iter().position(|key| *key == k).ok_or(())?;
+        let (k, v) = word.split_once('=').ok_or(MalformedBench)?;
+        let i = KEYS
+            .iter()
+            .position(|key| *key == k)
+            .ok_or(MalformedBench)?;
         if vals[i].is_some() {
-            return Err(());
+            return Err(MalformedBench);
         }
-        vals[i] = Some(parse_u64(v).ok_or(())?);
+        vals[i] = Some(parse_u64(v).ok_or(MalformedBench)?);
     }
     match vals {
         [Some(pairs), Some(mempool_ns), Some(cache_ns), Some(kmalloc_ns)] => Ok(Some(Bench {
@@ -105,7 +112,7 @@ pub fn parse_bench(text: &str) -> Result<Option<Bench>, ()> {
             cache_ns,
             kmalloc_ns,
         })),
-        _ => Err(()),
+        _ => Err(MalformedBench),
     }
 }
 
@@ -140,7 +147,7 @@ pub fn read_stats(root: &Path, module_dir: &str) -> Result<Stats, StatsError> {
     }
     let bench_path = dir.join("bench_result");
     let bench_text = read(&bench_path)?;
-    let bench = parse_bench(&bench_text).map_err(|()| StatsError::Parse {
+    let bench = parse_bench(&bench_text).map_err(|MalformedBench| StatsError::Parse {
         path: bench_path,
         expected: "`none` or `pairs=N mempool_ns=N cache_ns=N kmalloc_ns=N`",
         found: bench_text,
@@ -200,22 +207,46 @@ pub fn render_table(s: &Stats) -> String {
     if let Some(b) = &m.bench {
         rows.push((
             "bench (ns/pair)".into(),
-            format!("mempool {} | cache {} | kmalloc {} ({} pairs)", b.mempool_ns, b.cache_ns, b.kmalloc_ns, b.pairs),
+            format!(
+                "mempool {} | cache {} | kmalloc {} ({} pairs)",
+                b.mempool_ns, b.cache_ns, b.kmalloc_ns, b.pairs
+            ),
         ));
     }
     match &s.slab {
         Some(sl) => {
             let name = format!("slab {}", m.cache_name);
-            rows.push((format!("{name} objects"), format!("{} active / {} total", opt(sl.objects), opt(sl.total_objects))));
-            rows.push((format!("{name} slabs"), format!("{} (order {}, {} objs/slab, {} B/slot)", opt(sl.slabs), opt(sl.order), opt(sl.objs_per_slab), opt(sl.slab_size))));
+            rows.push((
+                format!("{name} objects"),
+                format!(
+                    "{} active / {} total",
+                    opt(sl.objects),
+                    opt(sl.total_objects)
+                ),
+            ));
+            rows.push((
+                format!("{name} slabs"),
+                format!(
+                    "{} (order {}, {} objs/slab, {} B/slot)",
+                    opt(sl.slabs),
+                    opt(sl.order),
+                    opt(sl.objs_per_slab),
+                    opt(sl.slab_size)
+                ),
+            ));
             if sl.merged {
                 rows.push((name, "MERGED with another cache: figures are shared".into()));
             }
         }
-        None => rows.push((format!("slab {}", m.cache_name), "not in /sys/kernel/slab".into())),
+        None => rows.push((
+            format!("slab {}", m.cache_name),
+            "not in /sys/kernel/slab".into(),
+        )),
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    rows.iter().map(|(k, v)| format!("{k:<width$}  {v}\n")).collect()
+    rows.iter()
+        .map(|(k, v)| format!("{k:<width$}  {v}\n"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -242,7 +273,10 @@ mod tests {
         ("alloc_failed", "0\n"),
         ("reserve_served", "0\n"),
         ("reserve_refilled", "0\n"),
-        ("bench_result", "pairs=1000 mempool_ns=580 cache_ns=240 kmalloc_ns=1360\n"),
+        (
+            "bench_result",
+            "pairs=1000 mempool_ns=580 cache_ns=240 kmalloc_ns=1360\n",
+        ),
     ];
 
     #[test]
@@ -258,25 +292,40 @@ mod tests {
         assert_eq!(s.module.alloc_total - s.module.free_total, s.module.in_use);
         assert_eq!(s.module.bench.unwrap().kmalloc_ns, 1360);
         let sl = s.slab.clone().unwrap();
-        assert_eq!((sl.merged, sl.objects, sl.order, sl.slabs), (false, Some(9), Some(3), None));
+        assert_eq!(
+            (sl.merged, sl.objects, sl.order, sl.slabs),
+            (false, Some(9), Some(3), None)
+        );
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["schema"], 1);
         assert_eq!(json["module"]["curr_nr"], 6);
         assert_eq!(json["slab"]["slabs"], serde_json::Value::Null);
         let table = render_table(&s);
-        assert!(table.contains("curr_nr (reserve now)  6\n"), "{table}");
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("curr_nr (reserve now) "))
+            .unwrap();
+        assert_eq!(row.split_whitespace().last(), Some("6"), "{table}");
         assert!(table.contains("9 active / - total"), "{table}");
     }
 
     #[test]
     fn errors_name_the_file_and_value() {
         let t = tempfile::tempdir().unwrap();
-        assert!(read_stats(t.path(), "rust_mempool").unwrap_err().to_string().contains("not loaded"));
+        assert!(read_stats(t.path(), "rust_mempool")
+            .unwrap_err()
+            .to_string()
+            .contains("not loaded"));
         let mut bad: Vec<_> = LOADED.to_vec();
         bad[1] = ("curr_nr", "-1\n");
         fake_tree(t.path(), &bad);
-        let err = read_stats(t.path(), "rust_mempool").unwrap_err().to_string();
-        assert!(err.contains("curr_nr: expected a decimal number, found \"-1\\n\""), "{err}");
+        let err = read_stats(t.path(), "rust_mempool")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("curr_nr: expected a decimal number, found \"-1\\n\""),
+            "{err}"
+        );
     }
 
     #[test]

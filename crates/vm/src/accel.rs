@@ -20,7 +20,9 @@ impl FromStr for Accel {
             "auto" => Ok(Self::Auto),
             "kvm" => Ok(Self::Kvm),
             "tcg" => Ok(Self::Tcg),
-            other => Err(format!("unknown accelerator {other:?}: expected auto, kvm or tcg")),
+            other => Err(format!(
+                "unknown accelerator {other:?}: expected auto, kvm or tcg"
+            )),
         }
     }
 }
@@ -66,11 +68,20 @@ pub fn choose(requested: Accel, sys_root: &Path, dev_kvm: &Path) -> AccelChoice 
             if sys_root.join("module/kvm_pvm").exists() {
                 return tcg("auto: /dev/kvm is served by kvm_pvm, under which an ordinary kernel does not boot; using TCG".into());
             }
-            match std::fs::OpenOptions::new().read(true).write(true).open(dev_kvm) {
-                Err(e) => tcg(format!("auto: {} unusable ({e}); using TCG", dev_kvm.display())),
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(dev_kvm)
+            {
+                Err(e) => tcg(format!(
+                    "auto: {} unusable ({e}); using TCG",
+                    dev_kvm.display()
+                )),
                 Ok(_) => AccelChoice {
                     accel: Accel::Kvm,
-                    reason: "auto: /dev/kvm usable; falling back to TCG if the console stays silent".into(),
+                    reason:
+                        "auto: /dev/kvm usable; falling back to TCG if the console stays silent"
+                            .into(),
                     may_fall_back: true,
                 },
             }
@@ -108,6 +119,9 @@ mod tests {
     #[test]
     fn parses_accel_names() {
         assert_eq!("tcg".parse::<Accel>().unwrap(), Accel::Tcg);
-        assert!("hvf".parse::<Accel>().unwrap_err().contains("auto, kvm or tcg"));
+        assert!("hvf"
+            .parse::<Accel>()
+            .unwrap_err()
+            .contains("auto, kvm or tcg"));
     }
 }

@@ -19,7 +19,10 @@ const PATTERNS: &[(&str, &str)] = &[
     ("WARNING: possible circular locking", "lockdep"),
     ("WARNING: possible recursive locking", "lockdep"),
     ("WARNING: inconsistent lock state", "lockdep"),
-    ("BUG: sleeping function called from invalid context", "atomic-sleep"),
+    (
+        "BUG: sleeping function called from invalid context",
+        "atomic-sleep",
+    ),
     ("Objects remaining", "slab-leak"),
     ("Slab cache still has objects", "slab-leak"),
     ("BUG:", "bug"),
@@ -33,8 +36,9 @@ const PATTERNS: &[(&str, &str)] = &[
     ("rcu: INFO:", "rcu-stall"),
 ];
 
-/// Every line of `console` that starts a kernel report. kmemleak lines count
-/// only when they report suspected leaks (its start-up line is not a bug).
+/// Every line of `console` that starts a kernel report, once: a line echoed
+/// again (mempoolctl prints the kernel lines it finds) is not a second report.
+/// kmemleak lines count only when they report suspected leaks.
 pub fn find_splats(console: &str) -> Vec<Splat> {
     let mut out = Vec::new();
     for (i, line) in console.lines().enumerate() {
@@ -43,6 +47,9 @@ pub fn find_splats(console: &str) -> Vec<Splat> {
                 continue;
             }
             if *kind == "kmemleak" && !line.contains("suspected memory leak") {
+                break;
+            }
+            if out.iter().any(|s: &Splat| s.text == line.trim()) {
                 break;
             }
             out.push(Splat {
@@ -70,11 +77,18 @@ mod tests {
 [    4.0] WARNING: CPU: 0 PID: 1 at mm/slab_common.c:500 kmem_cache_destroy+0x1
 [    5.0] BUG rust_mempool (Not tainted): Objects remaining on __kmem_cache_shutdown()
 [    6.0] WARNING: possible circular locking dependency detected
+[    5.0] BUG rust_mempool (Not tainted): Objects remaining on __kmem_cache_shutdown()
 ";
         let kinds: Vec<_> = find_splats(log).iter().map(|s| (s.kind, s.line)).collect();
         assert_eq!(
             kinds,
-            vec![("kasan", 3), ("kmemleak", 4), ("warning", 5), ("slab-leak", 6), ("lockdep", 7)]
+            vec![
+                ("kasan", 3),
+                ("kmemleak", 4),
+                ("warning", 5),
+                ("slab-leak", 6),
+                ("lockdep", 7)
+            ]
         );
     }
 

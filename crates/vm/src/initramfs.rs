@@ -21,7 +21,9 @@ pub struct Initramfs {
 }
 
 fn clean(path: &str) -> String {
-    path.trim_start_matches('/').trim_end_matches('/').to_owned()
+    path.trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 impl Initramfs {
@@ -70,14 +72,20 @@ impl Initramfs {
     /// Writes the archive. The root is `0755`: an initramfs root inheriting a
     /// temp dir's 0700 would lock unprivileged guest users out of everything.
     pub fn write_to<W: Write>(&self, out: W) -> io::Result<W> {
-        let root = (NewcBuilder::new(".").mode(0o040755), Cursor::new(Vec::new()));
+        let root = (
+            NewcBuilder::new(".").mode(0o040755),
+            Cursor::new(Vec::new()),
+        );
         let rest = self.entries.iter().map(|(path, node)| {
             let (mode, data) = match node {
                 Node::Dir => (0o040755, Vec::new()),
                 Node::File { data, mode } => (0o100000 | mode, data.clone()),
                 Node::Symlink(target) => (0o120777, target.as_bytes().to_vec()),
             };
-            (NewcBuilder::new(path).mode(mode).uid(0).gid(0).nlink(1), Cursor::new(data))
+            (
+                NewcBuilder::new(path).mode(mode).uid(0).gid(0).nlink(1),
+                Cursor::new(data),
+            )
         });
         cpio::write_cpio(std::iter::once(root).chain(rest), out)
     }
@@ -122,7 +130,10 @@ fn read(path: &Path, hint: &'static str) -> Result<Vec<u8>, ImageError> {
 
 /// An ELF with a `PT_INTERP` program header needs a dynamic loader.
 pub fn is_dynamic_elf(data: &[u8]) -> bool {
-    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u16_at = |o: usize| {
+        data.get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
     let u64_at = |o: usize| {
         data.get(o..o + 8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize)
@@ -130,7 +141,8 @@ pub fn is_dynamic_elf(data: &[u8]) -> bool {
     if data.get(..4) != Some(b"\x7fELF") || data.get(4) != Some(&2) {
         return false;
     }
-    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38)) else {
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    else {
         return false;
     };
     (0..phnum).any(|i| {
@@ -150,7 +162,10 @@ impl GuestImage {
         }
         fs.file(
             "bin/busybox",
-            read(&self.busybox, "install busybox-static: cargo xtask provision")?,
+            read(
+                &self.busybox,
+                "install busybox-static: cargo xtask provision",
+            )?,
             0o755,
         );
         let ctl = read(&self.mempoolctl, "build mempoolctl first")?;
@@ -163,18 +178,37 @@ impl GuestImage {
         let extra = format!("lib/modules/{}/extra", self.kernel_release);
         fs.dir(&extra);
         for ko in &self.modules {
-            let name = ko.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            fs.file(&format!("{extra}/{name}"), read(ko, "build the module first")?, 0o644);
+            let name = ko
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            fs.file(
+                &format!("{extra}/{name}"),
+                read(ko, "build the module first")?,
+                0o644,
+            );
         }
         fs.file("init", INIT.as_bytes().to_vec(), 0o755);
-        fs.file("lib/mempoolctl-test.sh", TEST_LIB.as_bytes().to_vec(), 0o644);
-        fs.file("scenario.sh", self.scenario.script().as_bytes().to_vec(), 0o755);
+        fs.file(
+            "lib/mempoolctl-test.sh",
+            TEST_LIB.as_bytes().to_vec(),
+            0o644,
+        );
+        fs.file(
+            "scenario.sh",
+            self.scenario.script().as_bytes().to_vec(),
+            0o755,
+        );
         fs.file(
             "etc/passwd",
             b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n".to_vec(),
             0o644,
         );
-        fs.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n".to_vec(), 0o644);
+        fs.file(
+            "etc/group",
+            b"root:x:0:\nnogroup:x:65534:\n".to_vec(),
+            0o644,
+        );
         Ok(fs)
     }
 
@@ -185,7 +219,9 @@ impl GuestImage {
         };
         let file = std::fs::File::create(path).map_err(werr)?;
         let fs = self.build()?;
-        fs.write_to(io::BufWriter::new(file)).and_then(|mut w| w.flush()).map_err(werr)
+        fs.write_to(io::BufWriter::new(file))
+            .and_then(|mut w| w.flush())
+            .map_err(werr)
     }
 }
 
@@ -222,7 +258,11 @@ mod tests {
             if entry.entry().is_trailer() {
                 break;
             }
-            seen.push((entry.entry().name().to_owned(), entry.entry().mode(), entry.entry().file_size()));
+            seen.push((
+                entry.entry().name().to_owned(),
+                entry.entry().mode(),
+                entry.entry().file_size(),
+            ));
             r = entry.finish().unwrap();
         }
         assert_eq!(seen[0], (".".to_owned(), 0o040755, 0));

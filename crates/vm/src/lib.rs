@@ -5,8 +5,8 @@ pub mod accel;
 pub mod console;
 pub mod initramfs;
 pub mod qemu;
-pub mod scenario;
 pub mod report;
+pub mod scenario;
 
 pub use accel::{Accel, AccelChoice};
 pub use console::{find_splats, Splat};

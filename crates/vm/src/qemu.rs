@@ -67,16 +67,22 @@ impl VmConfig {
         c.args(["-nodefaults", "-no-reboot", "-display", "none"]);
         // Console (kernel messages and the transcript) on stdout; results on ttyS1.
         c.args(["-serial", "stdio"]);
-        c.arg("-serial").arg(format!("file:{}", self.results_log.display()));
+        c.arg("-serial")
+            .arg(format!("file:{}", self.results_log.display()));
         // qboot boots a -kernel ~0.3 s faster than SeaBIOS.
         let qboot = Path::new("/usr/share/qemu/qboot.rom");
         if qboot.exists() {
             c.arg("-bios").arg(qboot);
         }
-        c.arg("-kernel").arg(&self.kernel).arg("-initrd").arg(&self.initrd);
+        c.arg("-kernel")
+            .arg(&self.kernel)
+            .arg("-initrd")
+            .arg(&self.initrd);
         let append = format!("console=ttyS0 panic=-1 rdinit=/init {}", self.extra_append);
         c.arg("-append").arg(append.trim());
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         c
     }
 }
@@ -131,7 +137,10 @@ impl RunOutcome {
             ));
         }
         for s in &self.splats {
-            why.push(format!("kernel {} report at console line {}: {}", s.kind, s.line, s.text));
+            why.push(format!(
+                "kernel {} report at console line {}: {}",
+                s.kind, s.line, s.text
+            ));
         }
         why
     }
@@ -157,7 +166,10 @@ pub fn run_with_choice(
     choice: AccelChoice,
     on_line: &mut dyn FnMut(&str),
 ) -> Result<RunOutcome, VmError> {
-    on_line(&format!("[vm] accelerator: {} ({})", choice.accel, choice.reason));
+    on_line(&format!(
+        "[vm] accelerator: {} ({})",
+        choice.accel, choice.reason
+    ));
     match attempt(cfg, &choice, on_line)? {
         Attempt::Done(o) => Ok(o),
         Attempt::SilentKvm => {
@@ -184,7 +196,11 @@ fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn attempt(cfg: &VmConfig, choice: &AccelChoice, on_line: &mut dyn FnMut(&str)) -> Result<Attempt, VmError> {
+fn attempt(
+    cfg: &VmConfig,
+    choice: &AccelChoice,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<Attempt, VmError> {
     let io = |what, path: &Path| {
         let path = path.to_owned();
         move |source| VmError::Io { what, path, source }
@@ -193,10 +209,13 @@ fn attempt(cfg: &VmConfig, choice: &AccelChoice, on_line: &mut dyn FnMut(&str)) 
     File::create(&cfg.results_log).map_err(io("cannot create", &cfg.results_log))?;
     let mut log = File::create(&cfg.console_log).map_err(io("cannot create", &cfg.console_log))?;
     let start = Instant::now();
-    let mut child = cfg.command(choice.accel).spawn().map_err(|source| VmError::Spawn {
-        qemu: cfg.qemu.clone(),
-        source,
-    })?;
+    let mut child = cfg
+        .command(choice.accel)
+        .spawn()
+        .map_err(|source| VmError::Spawn {
+            qemu: cfg.qemu.clone(),
+            source,
+        })?;
     let (tx, rx) = mpsc::channel::<String>();
     let stdout = child.stdout.take().expect("stdout is piped");
     let reader = std::thread::spawn(move || {
@@ -206,7 +225,9 @@ fn attempt(cfg: &VmConfig, choice: &AccelChoice, on_line: &mut dyn FnMut(&str)) 
             if n == 0 {
                 break;
             }
-            let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_owned();
+            let line = String::from_utf8_lossy(&buf)
+                .trim_end_matches(['\n', '\r'])
+                .to_owned();
             buf.clear();
             if tx.send(line).is_err() {
                 break;
@@ -287,16 +308,34 @@ mod tests {
     #[test]
     fn judges_pass_fail_splat_and_timeout() {
         let good = "ok 1 - load\nVERDICT pass tests=1 failed=0\n";
-        assert!(outcome(good, "boot\n", VmEnd::Exited(0)).passed());
-        let splat = outcome(good, "[1.0] WARNING: CPU: 0 PID: 1 at x\n", VmEnd::Exited(0));
+        assert!(outcome(good, "boot\n", VmEnd::Exited(Some(0))).passed());
+        let splat = outcome(
+            good,
+            "[1.0] WARNING: CPU: 0 PID: 1 at x\n",
+            VmEnd::Exited(Some(0)),
+        );
         assert_eq!(splat.failures().len(), 1);
         assert!(splat.failures()[0].contains("warning report at console line 1"));
-        let failed = outcome("not ok 1 - load # exit 1\nVERDICT fail tests=1 failed=1\n", "", VmEnd::Exited(0));
-        assert!(failed.failures().iter().any(|f| f.contains("'load' failed: exit 1")));
+        let failed = outcome(
+            "not ok 1 - load # exit 1\nVERDICT fail tests=1 failed=1\n",
+            "",
+            VmEnd::Exited(Some(0)),
+        );
+        assert!(failed
+            .failures()
+            .iter()
+            .any(|f| f.contains("'load' failed: exit 1")));
         let timeout = outcome("ok 1 - load\n", "", VmEnd::TimedOut);
         let why = timeout.failures();
-        assert!(why[0].starts_with("timed out") && why[1].contains("no verdict"), "{why:?}");
-        let lying = outcome("ok 1 - a\nVERDICT pass tests=2 failed=0\n", "", VmEnd::Exited(0));
+        assert!(
+            why[0].starts_with("timed out") && why[1].contains("no verdict"),
+            "{why:?}"
+        );
+        let lying = outcome(
+            "ok 1 - a\nVERDICT pass tests=2 failed=0\n",
+            "",
+            VmEnd::Exited(Some(0)),
+        );
         assert!(!lying.passed());
     }
 
@@ -305,10 +344,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = VmConfig::new(Path::new("/k"), Path::new("/i"), dir.path());
         let c = cfg.command(Accel::Tcg);
-        let args: Vec<_> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<_> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let joined = args.join(" ");
         assert!(joined.starts_with("-accel tcg -m 512"), "{joined}");
         assert!(joined.contains("-serial stdio -serial file:"));
-        assert!(joined.contains("-kernel /k -initrd /i -append console=ttyS0 panic=-1 rdinit=/init"));
+        assert!(
+            joined.contains("-kernel /k -initrd /i -append console=ttyS0 panic=-1 rdinit=/init")
+        );
     }
 }

@@ -11,7 +11,13 @@ pub fn tap(outcome: &RunOutcome) -> String {
     for t in &outcome.tests {
         let _ = match (&t.ok, &t.detail) {
             (true, _) => writeln!(s, "ok {} - {}", t.number, t.name),
-            (false, d) => writeln!(s, "not ok {} - {} # {}", t.number, t.name, d.as_deref().unwrap_or("")),
+            (false, d) => writeln!(
+                s,
+                "not ok {} - {} # {}",
+                t.number,
+                t.name,
+                d.as_deref().unwrap_or("")
+            ),
         };
     }
     let clean = outcome.splats.is_empty() && outcome.verdict.is_some();
@@ -19,7 +25,11 @@ pub fn tap(outcome: &RunOutcome) -> String {
         s,
         "{} {n} - kernel console clean and guest finished{}",
         if clean { "ok" } else { "not ok" },
-        if clean { String::new() } else { format!(" # {}", outcome.failures().join("; ")) }
+        if clean {
+            String::new()
+        } else {
+            format!(" # {}", outcome.failures().join("; "))
+        }
     );
     s
 }
@@ -46,7 +56,12 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
         outcome.elapsed.as_secs_f64()
     );
     for t in &outcome.tests {
-        let _ = write!(s, "  <testcase classname=\"{}\" name=\"{}\"", xml_escape(suite), xml_escape(&t.name));
+        let _ = write!(
+            s,
+            "  <testcase classname=\"{}\" name=\"{}\"",
+            xml_escape(suite),
+            xml_escape(&t.name)
+        );
         if t.ok {
             s.push_str("/>\n");
         } else {
@@ -57,11 +72,19 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
             );
         }
     }
-    let _ = write!(s, "  <testcase classname=\"{}\" name=\"kernel console clean\"", xml_escape(suite));
+    let _ = write!(
+        s,
+        "  <testcase classname=\"{}\" name=\"kernel console clean\"",
+        xml_escape(suite)
+    );
     if console_ok {
         s.push_str("/>\n");
     } else {
-        let _ = writeln!(s, "><failure message=\"{}\"/></testcase>", xml_escape(&failures.join("; ")));
+        let _ = writeln!(
+            s,
+            "><failure message=\"{}\"/></testcase>",
+            xml_escape(&failures.join("; "))
+        );
     }
     s.push_str("</testsuite>\n");
     s

@@ -44,10 +44,16 @@ impl fmt::Display for Scenario {
 impl FromStr for Scenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|sc| sc.name() == s).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|s| s.name()).collect();
-            format!("unknown scenario {s:?}: expected one of {}", names.join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|sc| sc.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|s| s.name()).collect();
+                format!(
+                    "unknown scenario {s:?}: expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -84,7 +90,9 @@ pub fn parse_results(text: &str) -> (Vec<TestResult>, Option<Verdict>) {
         } else {
             continue;
         };
-        let Some((num, rest)) = rest.split_once(" - ") else { continue };
+        let Some((num, rest)) = rest.split_once(" - ") else {
+            continue;
+        };
         let Ok(number) = num.parse() else { continue };
         let (name, detail) = match rest.split_once(" # ") {
             Some((n, d)) => (n, Some(d.to_owned())),
@@ -150,6 +158,9 @@ mod tests {
         let (tests, verdict) = parse_results("ok 1 - load\nVERDICT pa");
         assert_eq!(tests.len(), 1);
         assert_eq!(verdict, None);
-        assert!("smok".parse::<Scenario>().unwrap_err().contains("demo, smoke"));
+        assert!("smok"
+            .parse::<Scenario>()
+            .unwrap_err()
+            .contains("demo, smoke"));
     }
 }

@@ -39,7 +39,9 @@ enum Task {
 }
 
 fn jobs() -> usize {
-    std::thread::available_parallelism().map(|n| n.get() + 1).unwrap_or(3)
+    std::thread::available_parallelism()
+        .map(|n| n.get() + 1)
+        .unwrap_or(3)
 }
 
 fn repo_root() -> PathBuf {
@@ -58,7 +60,10 @@ fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 fn provision() -> Result<()> {
     let script = repo_root().join("crates/xtask/scripts/provision.sh");
-    let status = Command::new("bash").arg(&script).status().context("running provision.sh")?;
+    let status = Command::new("bash")
+        .arg(&script)
+        .status()
+        .context("running provision.sh")?;
     if !status.success() {
         bail!("provisioning failed ({status}); see the message above");
     }
@@ -79,7 +84,14 @@ fn test_kernel() -> Result<KernelBuild> {
 fn build_module(kernel: &KernelBuild, module_dir: &Path, extra: &[String]) -> Result<PathBuf> {
     let log = module_dir.join("build.log");
     let _ = std::fs::remove_file(&log);
-    let kos = kbuild::build_module(&Toolchain::test_kernel(), &kernel.out_dir, module_dir, jobs(), extra, &log)?;
+    let kos = kbuild::build_module(
+        &Toolchain::test_kernel(),
+        &kernel.out_dir,
+        module_dir,
+        jobs(),
+        extra,
+        &log,
+    )?;
     kos.into_iter()
         .find(|k| k.ends_with("rust_mempool.ko"))
         .context("kbuild produced no rust_mempool.ko")
@@ -90,8 +102,19 @@ fn static_mempoolctl() -> Result<PathBuf> {
     let root = repo_root();
     let status = Command::new(env!("CARGO"))
         .current_dir(&root)
-        .args(["build", "--quiet", "--release", "-p", "mempoolctl", "--target", "x86_64-unknown-linux-gnu"])
-        .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "mempoolctl",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .env(
+            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+            "-C target-feature=+crt-static",
+        )
         .status()
         .context("running cargo build")?;
     if !status.success() {
@@ -109,7 +132,9 @@ struct Parts {
 fn prepare() -> Result<Parts> {
     phase("provision", provision)?;
     let kernel = phase("test kernel", test_kernel)?;
-    let ko = phase("module build", || build_module(&kernel, &repo_root().join("module"), &[]))?;
+    let ko = phase("module build", || {
+        build_module(&kernel, &repo_root().join("module"), &[])
+    })?;
     let ctl = phase("static mempoolctl", static_mempoolctl)?;
     Ok(Parts { kernel, ko, ctl })
 }
@@ -134,8 +159,16 @@ fn copy_module_sources(dest: &Path) -> Result<()> {
     std::fs::create_dir_all(dest)?;
     for entry in std::fs::read_dir(repo_root().join("module"))? {
         let p = entry?.path();
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name == "Kbuild" || name == "Makefile" || name.ends_with(".rs") || name.ends_with(".c") || name.ends_with(".h") {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == "Kbuild"
+            || name == "Makefile"
+            || name.ends_with(".rs")
+            || name.ends_with(".c")
+            || name.ends_with(".h")
+        {
             std::fs::copy(&p, dest.join(&name))?;
         }
     }
@@ -150,10 +183,16 @@ fn cargo_counts(output: &str) -> (u32, u32) {
         for part in line.split(';') {
             let words: Vec<&str> = part.split_whitespace().collect();
             if let Some(pos) = words.iter().position(|w| *w == "passed") {
-                passed += words.get(pos.wrapping_sub(1)).and_then(|n| n.parse().ok()).unwrap_or(0);
+                passed += words
+                    .get(pos.wrapping_sub(1))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
             }
             if let Some(pos) = words.iter().position(|w| *w == "failed") {
-                failed += words.get(pos.wrapping_sub(1)).and_then(|n| n.parse().ok()).unwrap_or(0);
+                failed += words
+                    .get(pos.wrapping_sub(1))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
             }
         }
     }
@@ -164,7 +203,10 @@ fn test() -> Result<()> {
     let mut passed = 0;
     let mut failed = 0;
     let mut record = |name: &str, ok: bool| {
-        println!("[xtask] vm test {name}: {}", if ok { "ok" } else { "FAILED" });
+        println!(
+            "[xtask] vm test {name}: {}",
+            if ok { "ok" } else { "FAILED" }
+        );
         if ok {
             passed += 1;
         } else {
@@ -178,14 +220,21 @@ fn test() -> Result<()> {
         .args(["test", "--workspace", "--quiet"])
         .output()
         .context("running cargo test")?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     print!("{text}");
     let (up, uf) = cargo_counts(&text);
     let unit_failed = if out.status.success() { uf } else { uf.max(1) };
 
     let parts = prepare()?;
-    record("demo scenario passes", vm(&parts, &parts.ko, "demo", &["--quiet".into()])? == 0);
-    record("smoke scenario passes", vm(&parts, &parts.ko, "smoke", &["--quiet".into()])? == 0);
+    record(
+        "demo scenario passes",
+        vm(&parts, &parts.ko, "demo", &["--quiet".into()])? == 0,
+    );
+    record(
+        "smoke scenario passes",
+        vm(&parts, &parts.ko, "smoke", &["--quiet".into()])? == 0,
+    );
     // Negative cases: the suite must be able to fail.
     record(
         "a failing guest check fails the run (exit 3)",
@@ -199,7 +248,11 @@ fn test() -> Result<()> {
         &parts,
         &broken,
         "demo",
-        &["--quiet".into(), "--work-dir".into(), work.display().to_string()],
+        &[
+            "--quiet".into(),
+            "--work-dir".into(),
+            work.display().to_string(),
+        ],
     )?;
     let console = std::fs::read_to_string(work.join("console.log")).unwrap_or_default();
     record(
