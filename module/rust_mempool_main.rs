@@ -65,8 +65,14 @@ mod shim {
     use super::*;
 
     extern "C" {
-        pub(crate) fn rmp_cache_create(name: *const c_char, size: c_uint) -> *mut bindings::kmem_cache;
-        pub(crate) fn rmp_pool_create(min_nr: c_int, cache: *mut bindings::kmem_cache) -> *mut bindings::mempool;
+        pub(crate) fn rmp_cache_create(
+            name: *const c_char,
+            size: c_uint,
+        ) -> *mut bindings::kmem_cache;
+        pub(crate) fn rmp_pool_create(
+            min_nr: c_int,
+            cache: *mut bindings::kmem_cache,
+        ) -> *mut bindings::mempool;
         pub(crate) fn rmp_pool_curr_nr(pool: *mut bindings::mempool) -> c_int;
         pub(crate) fn rmp_pool_min_nr(pool: *mut bindings::mempool) -> c_int;
         pub(crate) fn rmp_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
@@ -343,7 +349,10 @@ impl Inner {
             let before = self.pool.curr_nr();
             let Some(element) = self.pool.alloc(GFP_NOWAIT) else {
                 self.alloc_failed += 1;
-                pr_warn!("hold: element {} of {n} failed: slab and reserve exhausted\n", i + 1);
+                pr_warn!(
+                    "hold: element {} of {n} failed: slab and reserve exhausted\n",
+                    i + 1
+                );
                 return Err(ENOMEM);
             };
             // Only this module allocates from the pool, under this mutex, so a
@@ -368,7 +377,10 @@ impl Inner {
     fn release(&mut self, n: Option<u32>) -> Result {
         let count = n.map_or(self.held.len(), |n| n as usize);
         if count > self.held.len() {
-            pr_err!("release: {count} requested but only {} held\n", self.held.len());
+            pr_err!(
+                "release: {count} requested but only {} held\n",
+                self.held.len()
+            );
             return Err(EINVAL);
         }
         for _ in 0..count {
@@ -401,8 +413,12 @@ impl Inner {
         let pool = &self.pool;
         let size = self.object_size as usize;
         let mempool_ns = time_pairs(pairs, || pool.alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
-        let cache_ns = time_pairs(pairs, || pool.cache().alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
-        let kmalloc_ns = time_pairs(pairs, || KmallocBuf::new(size, GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
+        let cache_ns = time_pairs(pairs, || {
+            pool.cache().alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM)
+        })?;
+        let kmalloc_ns = time_pairs(pairs, || {
+            KmallocBuf::new(size, GFP_NOWAIT).map(drop).ok_or(ENOMEM)
+        })?;
         let result = BenchResult {
             pairs,
             mempool_ns,
@@ -461,9 +477,9 @@ fn parse_count(input: &[u8], min: u32, max: u32) -> Option<u32> {
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let value = digits
-        .iter()
-        .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))?;
+    let value = digits.iter().try_fold(0u64, |acc, d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
     let value = u32::try_from(value).ok()?;
     (min..=max).contains(&value).then_some(value)
 }

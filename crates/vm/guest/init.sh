@@ -11,6 +11,10 @@ mount -t tmpfs tmpfs /tmp
 # Results channel (second serial port): TAP lines and the verdict, kept apart
 # from kernel messages, which only go to the console on ttyS0.
 exec 3>/dev/ttyS1
+# Console gets warnings and worse only: info lines would repeat what mempoolctl
+# prints. finish() sends the whole kernel log to the results channel, which the
+# host scans for reports too.
+dmesg -n 5
 . /lib/mempoolctl-test.sh
 echo "mempoolctl-guest: kernel $(uname -r), scenario starting"
 . /scenario.sh

@@ -82,6 +82,7 @@ check_no_leaks() {
 }
 
 finish() {
+	dmesg | sed 's/^/# kmsg /' >&3
 	echo "1..$T" >&3
 	if [ $FAILED -eq 0 ]; then verdict=pass; else verdict=fail; fi
 	echo "VERDICT $verdict tests=$T failed=$FAILED" >&3

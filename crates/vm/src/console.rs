@@ -6,7 +6,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Splat {
     pub kind: &'static str,
-    /// 1-based line number in the console log.
+    /// Where it was seen: `console` or `kernel log` (the guest's final dmesg).
+    pub source: &'static str,
+    /// 1-based line number in that source.
     pub line: usize,
     pub text: String,
 }
@@ -41,7 +43,13 @@ const PATTERNS: &[(&str, &str)] = &[
 /// kmemleak lines count only when they report suspected leaks.
 pub fn find_splats(console: &str) -> Vec<Splat> {
     let mut out = Vec::new();
-    for (i, line) in console.lines().enumerate() {
+    add_splats(&mut out, "console", console);
+    out
+}
+
+/// Adds the reports in `text` to `out`, skipping any already there.
+pub fn add_splats(out: &mut Vec<Splat>, source: &'static str, text: &str) {
+    for (i, line) in text.lines().enumerate() {
         for (pat, kind) in PATTERNS {
             if !line.contains(pat) {
                 continue;
@@ -54,13 +62,13 @@ pub fn find_splats(console: &str) -> Vec<Splat> {
             }
             out.push(Splat {
                 kind,
+                source,
                 line: i + 1,
                 text: line.trim().to_owned(),
             });
             break;
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Booting QEMU, streaming its console, enforcing the timeout, judging the run.
 
 use crate::accel::{self, Accel, AccelChoice};
-use crate::console::{find_splats, Splat};
+use crate::console::{add_splats, find_splats, Splat};
 use crate::scenario::{parse_results, TestResult, Verdict};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -138,8 +138,8 @@ impl RunOutcome {
         }
         for s in &self.splats {
             why.push(format!(
-                "kernel {} report at console line {}: {}",
-                s.kind, s.line, s.text
+                "kernel {} report ({} line {}): {}",
+                s.kind, s.source, s.line, s.text
             ));
         }
         why
@@ -272,7 +272,8 @@ fn attempt(
     let qemu_stderr = err_reader.join().unwrap_or_default();
     let results = std::fs::read_to_string(&cfg.results_log).unwrap_or_default();
     let (tests, verdict) = parse_results(&results);
-    let splats = find_splats(&console);
+    let mut splats = find_splats(&console);
+    add_splats(&mut splats, "kernel log", &kernel_log(&results));
     Ok(Attempt::Done(RunOutcome {
         accel: choice.accel,
         accel_note: choice.reason.clone(),
@@ -286,9 +287,27 @@ fn attempt(
     }))
 }
 
+/// The guest's final `dmesg`, sent on the results channel as `# kmsg ` lines.
+pub fn kernel_log(results: &str) -> String {
+    results
+        .lines()
+        .filter_map(|l| l.strip_prefix("# kmsg "))
+        .fold(String::new(), |acc, l| acc + l + "\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_log_comes_from_kmsg_lines() {
+        let results =
+            "ok 1 - a\n# kmsg [1.0] kmemleak: 2 new suspected memory leaks\n# kmsg [1.1] x\n";
+        assert_eq!(
+            kernel_log(results),
+            "[1.0] kmemleak: 2 new suspected memory leaks\n[1.1] x\n"
+        );
+    }
 
     fn outcome(results: &str, console: &str, end: VmEnd) -> RunOutcome {
         let (tests, verdict) = parse_results(results);
@@ -315,7 +334,7 @@ mod tests {
             VmEnd::Exited(Some(0)),
         );
         assert_eq!(splat.failures().len(), 1);
-        assert!(splat.failures()[0].contains("warning report at console line 1"));
+        assert!(splat.failures()[0].contains("warning report (console line 1)"));
         let failed = outcome(
             "not ok 1 - load # exit 1\nVERDICT fail tests=1 failed=1\n",
             "",
