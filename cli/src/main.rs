@@ -199,7 +199,7 @@ fn run(cli: Cli) -> Result<i32> {
                 println!("{}", l.display());
             }
             let bad = kmsg::bad_news(&after);
-            if std::path::Path::new(&sys.path(&format!("sys/kernel/slab/{MODULE_NAME}"))).exists() {
+            if sys.path(&format!("sys/kernel/slab/{MODULE_NAME}")).exists() {
                 bail!("unloaded, but slab cache {MODULE_NAME} still exists: the module leaked it");
             }
             if !bad.is_empty() {

@@ -39,63 +39,51 @@ impl Default for ModuleParams {
     }
 }
 
+/// The module's `validate_params`, on wide values so out-of-range input is
+/// reported as given rather than wrapped.
+fn check(min_nr: u64, object_size: u64) -> Result<(), ParamError> {
+    if !(u64::from(limits::MIN_NR_MIN)..=u64::from(limits::MIN_NR_MAX)).contains(&min_nr) {
+        return Err(ParamError::MinNr {
+            value: min_nr,
+            min: limits::MIN_NR_MIN,
+            max: limits::MIN_NR_MAX,
+        });
+    }
+    if !(u64::from(limits::OBJECT_SIZE_MIN)..=u64::from(limits::OBJECT_SIZE_MAX))
+        .contains(&object_size)
+    {
+        return Err(ParamError::ObjectSize {
+            value: object_size,
+            min: limits::OBJECT_SIZE_MIN,
+            max: limits::OBJECT_SIZE_MAX,
+        });
+    }
+    let bytes = min_nr * object_size;
+    if bytes > limits::RESERVE_BYTES_MAX {
+        return Err(ParamError::Reserve {
+            min_nr: min_nr as u32,
+            object_size: object_size as u32,
+            bytes,
+            max: limits::RESERVE_BYTES_MAX,
+        });
+    }
+    Ok(())
+}
+
 impl ModuleParams {
-    /// Builds from user-supplied numbers (wide, so out-of-range values are reported, not wrapped).
+    /// Builds from user-supplied numbers, checked as the module checks them.
     pub fn new(min_nr: u64, object_size: u64) -> Result<Self, ParamError> {
-        let min_nr_ok = u32::try_from(min_nr)
-            .ok()
-            .filter(|v| (limits::MIN_NR_MIN..=limits::MIN_NR_MAX).contains(v));
-        let Some(min_nr) = min_nr_ok else {
-            return Err(ParamError::MinNr {
-                value: min_nr,
-                min: limits::MIN_NR_MIN,
-                max: limits::MIN_NR_MAX,
-            });
-        };
-        let size_ok = u32::try_from(object_size)
-            .ok()
-            .filter(|v| (limits::OBJECT_SIZE_MIN..=limits::OBJECT_SIZE_MAX).contains(v));
-        let Some(object_size) = size_ok else {
-            return Err(ParamError::ObjectSize {
-                value: object_size,
-                min: limits::OBJECT_SIZE_MIN,
-                max: limits::OBJECT_SIZE_MAX,
-            });
-        };
-        let p = Self {
-            min_nr,
-            object_size,
-        };
-        p.validate()?;
-        Ok(p)
+        check(min_nr, object_size)?;
+        // Both fit in u32: `check` bounded them by u32 limits.
+        Ok(Self {
+            min_nr: min_nr as u32,
+            object_size: object_size as u32,
+        })
     }
 
     /// Same checks as the module's `validate_params`.
     pub fn validate(&self) -> Result<(), ParamError> {
-        if !(limits::MIN_NR_MIN..=limits::MIN_NR_MAX).contains(&self.min_nr) {
-            return Err(ParamError::MinNr {
-                value: self.min_nr.into(),
-                min: limits::MIN_NR_MIN,
-                max: limits::MIN_NR_MAX,
-            });
-        }
-        if !(limits::OBJECT_SIZE_MIN..=limits::OBJECT_SIZE_MAX).contains(&self.object_size) {
-            return Err(ParamError::ObjectSize {
-                value: self.object_size.into(),
-                min: limits::OBJECT_SIZE_MIN,
-                max: limits::OBJECT_SIZE_MAX,
-            });
-        }
-        let bytes = u64::from(self.min_nr) * u64::from(self.object_size);
-        if bytes > limits::RESERVE_BYTES_MAX {
-            return Err(ParamError::Reserve {
-                min_nr: self.min_nr,
-                object_size: self.object_size,
-                bytes,
-                max: limits::RESERVE_BYTES_MAX,
-            });
-        }
-        Ok(())
+        check(self.min_nr.into(), self.object_size.into())
     }
 
     /// The parameter string the kernel parses.
