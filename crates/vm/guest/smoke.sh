@@ -58,6 +58,48 @@ check "hold 4 then unload while holding" sh -c "echo 4 > $SYSFS/hold && rmmod ru
 check_log "unload released the held elements" "unload: released 4 held"
 check_absent "slab cache gone after unload while holding" /sys/kernel/slab/rust_mempool
 
+# --- the mempool guarantee: with the slab failing 100% (failslab on this cache
+# only), exactly min_nr allocations still succeed, from the reserve
+check "load for the guarantee" insmod $KO min_nr=6
+FS=/sys/kernel/debug/failslab
+check "failslab: fail every allocation from rust_mempool" sh -c "
+	echo Y > $FS/cache-filter && echo 1 > /sys/kernel/slab/rust_mempool/failslab &&
+	echo N > $FS/task-filter && echo 0 > $FS/space && echo 1 > $FS/interval &&
+	echo -1 > $FS/times && echo 0 > $FS/verbose && echo 100 > $FS/probability"
+check_fails "hold 7 with the slab failing: the 7th fails cleanly" sh -c "echo 7 > $SYSFS/hold"
+check_eq "exactly min_nr elements were served" 6 cat $SYSFS/in_use
+check_eq "all of them from the reserve" 6 cat $SYSFS/reserve_served
+check_eq "reserve empty" 0 cat $SYSFS/curr_nr
+check_eq "one failed allocation counted" 1 cat $SYSFS/alloc_failed
+check "release all with the slab still failing" sh -c "echo all > $SYSFS/release"
+check_eq "frees refilled the reserve" 6 cat $SYSFS/curr_nr
+check_eq "reserve_refilled 6" 6 cat $SYSFS/reserve_refilled
+check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > /sys/kernel/slab/rust_mempool/failslab && echo N > $FS/cache-filter"
+check "hold 3 with the slab healthy" sh -c "echo 3 > $SYSFS/hold"
+check_eq "slab served them: reserve_served unchanged" 6 cat $SYSFS/reserve_served
+check_eq "reserve still full" 6 cat $SYSFS/curr_nr
+check "unload after the guarantee test" rmmod rust_mempool
+
+# --- 8 concurrent writers: hold/release/resize/read, counters stay consistent
+check "load for concurrency" insmod $KO min_nr=4
+for i in 1 2 3 4 5 6 7 8; do
+	(
+		j=0
+		while [ $j -lt 25 ]; do
+			echo 2 >$SYSFS/hold
+			cat $SYSFS/curr_nr $SYSFS/in_use >/dev/null
+			echo 2 >$SYSFS/release
+			echo $((2 + i % 3)) >$SYSFS/resize
+			j=$((j + 1))
+		done
+	) &
+done
+wait
+check_eq "concurrent: alloc_total 400" 400 cat $SYSFS/alloc_total
+check_eq "concurrent: free_total 400" 400 cat $SYSFS/free_total
+check_eq "concurrent: in_use 0" 0 cat $SYSFS/in_use
+check "unload after concurrency" rmmod rust_mempool
+
 # --- bad parameters: refused by the module itself, nothing left behind
 for p in min_nr=0 min_nr=4097 min_nr=2147483648 object_size=0 object_size=7 object_size=99999999 "min_nr=4096 object_size=131072"; do
 	check_fails "refused: $p" insmod $KO $p
