@@ -277,13 +277,8 @@ fn run(cli: Cli) -> Result<i32> {
             show_stats(root)?;
         }
         Cmd::Resize { min_nr } => {
-            if let Err(e) =
-                ModuleParams::new(min_nr.into(), ModuleParams::default().object_size.into())
-            {
-                if matches!(e, modctl::ParamError::MinNr { .. }) {
-                    bail!(e);
-                }
-            }
+            // The reserve bound depends on the loaded object size: the module checks that.
+            modctl::params::check_min_nr(min_nr.into())?;
             control(root, "resize", &min_nr.to_string())?;
             show_stats(root)?;
         }

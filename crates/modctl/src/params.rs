@@ -39,9 +39,8 @@ impl Default for ModuleParams {
     }
 }
 
-/// The module's `validate_params`, on wide values so out-of-range input is
-/// reported as given rather than wrapped.
-fn check(min_nr: u64, object_size: u64) -> Result<(), ParamError> {
+/// The range `min_nr` (and `resize`) must be in.
+pub fn check_min_nr(min_nr: u64) -> Result<(), ParamError> {
     if !(u64::from(limits::MIN_NR_MIN)..=u64::from(limits::MIN_NR_MAX)).contains(&min_nr) {
         return Err(ParamError::MinNr {
             value: min_nr,
@@ -49,6 +48,13 @@ fn check(min_nr: u64, object_size: u64) -> Result<(), ParamError> {
             max: limits::MIN_NR_MAX,
         });
     }
+    Ok(())
+}
+
+/// The module's `validate_params`, on wide values so out-of-range input is
+/// reported as given rather than wrapped.
+fn check(min_nr: u64, object_size: u64) -> Result<(), ParamError> {
+    check_min_nr(min_nr)?;
     if !(u64::from(limits::OBJECT_SIZE_MIN)..=u64::from(limits::OBJECT_SIZE_MAX))
         .contains(&object_size)
     {

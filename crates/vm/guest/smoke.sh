@@ -58,6 +58,22 @@ check "hold 4 then unload while holding" sh -c "echo 4 > $SYSFS/hold && rmmod ru
 check_log "unload released the held elements" "unload: released 4 held"
 check_absent "slab cache gone after unload while holding" /sys/kernel/slab/rust_mempool
 
+# --- the same controls through mempoolctl
+check "mempoolctl load" mempoolctl load --min-nr 6 --object-size 10240
+check_fails "mempoolctl load twice (EEXIST explained)" mempoolctl load
+check "mempoolctl status" mempoolctl status
+check "mempoolctl hold 3" mempoolctl hold 3
+check_eq "in_use 3 via mempoolctl" 3 cat $SYSFS/in_use
+check "mempoolctl release all" mempoolctl release all
+check "mempoolctl resize 8" mempoolctl resize 8
+check_eq "min_nr 8 via mempoolctl" 8 cat $SYSFS/min_nr
+check_fails "mempoolctl resize 0 refused before the kernel" mempoolctl resize 0
+check "mempoolctl bench 1000" mempoolctl bench 1000
+check "mempoolctl stats --json has schema 1 and curr_nr 8" sh -c 'mempoolctl stats --json | tee /tmp/s.json && grep -q "\"schema\": 1" /tmp/s.json && grep -q "\"curr_nr\": 8" /tmp/s.json'
+check_fails "mempoolctl load --min-nr 0 refused before the kernel" mempoolctl load --min-nr 0
+check "mempoolctl unload" mempoolctl unload
+check_fails "mempoolctl unload when absent" mempoolctl unload
+
 # --- the mempool guarantee: with the slab failing 100% (failslab on this cache
 # only), exactly min_nr allocations still succeed, from the reserve
 check "load for the guarantee" insmod $KO min_nr=6
