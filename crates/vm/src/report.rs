@@ -89,3 +89,64 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
     s.push_str("</testsuite>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::Accel;
+    use crate::console::find_splats;
+    use crate::qemu::VmEnd;
+    use crate::scenario::parse_results;
+    use std::time::Duration;
+
+    fn outcome(results: &str, console: &str) -> RunOutcome {
+        let (tests, verdict) = parse_results(results);
+        RunOutcome {
+            accel: Accel::Tcg,
+            accel_note: String::new(),
+            end: VmEnd::Exited(Some(0)),
+            elapsed: Duration::from_millis(6500),
+            console: console.into(),
+            qemu_stderr: String::new(),
+            tests,
+            verdict,
+            splats: find_splats(console),
+        }
+    }
+
+    #[test]
+    fn tap_adds_a_console_check() {
+        let o = outcome(
+            "ok 1 - load\nok 2 - unload\nVERDICT pass tests=2 failed=0\n",
+            "boot\n",
+        );
+        assert_eq!(
+            tap(&o),
+            "TAP version 13\n1..3\nok 1 - load\nok 2 - unload\nok 3 - kernel console clean and guest finished\n"
+        );
+        let bad = outcome(
+            "ok 1 - load\nVERDICT pass tests=1 failed=0\n",
+            "[1.0] BUG: KASAN: use-after-free\n",
+        );
+        let text = tap(&bad);
+        assert!(
+            text.contains(
+                "not ok 2 - kernel console clean and guest finished # kernel kasan report"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn junit_counts_failures_and_escapes() {
+        let o = outcome(
+            "ok 1 - load\nnot ok 2 - stats <x> # expected '6', got \"5\" & more\nVERDICT fail tests=2 failed=1\n",
+            "",
+        );
+        let xml = junit("mempoolctl-vm-smoke", &o);
+        assert!(xml.contains("<testsuite name=\"mempoolctl-vm-smoke\" tests=\"3\" failures=\"1\" time=\"6.500\">"), "{xml}");
+        assert!(xml.contains("name=\"stats &lt;x&gt;\"><failure message=\"expected '6', got &quot;5&quot; &amp; more\"/>"), "{xml}");
+        assert!(xml.contains("name=\"kernel console clean\"/>"), "{xml}");
+        assert!(xml.trim_end().ends_with("</testsuite>"));
+    }
+}
