@@ -12,7 +12,6 @@ pub use ops::{KernelOps, NixKernel};
 pub use params::{ModuleParams, ParamError};
 pub use state::{ModuleState, SysRoot};
 
-use nix::errno::Errno;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -81,6 +80,3 @@ pub fn unload(
     }
     Ok(())
 }
-
-/// Errno as returned by the fake in tests too.
-pub type KResult<T> = Result<T, Errno>;

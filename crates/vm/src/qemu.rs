@@ -296,7 +296,7 @@ pub fn kernel_log(results: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -309,13 +309,14 @@ mod tests {
         );
     }
 
-    fn outcome(results: &str, console: &str, end: VmEnd) -> RunOutcome {
+    /// A judged run built from results and console text (shared by the report tests).
+    pub(crate) fn outcome(results: &str, console: &str, end: VmEnd) -> RunOutcome {
         let (tests, verdict) = parse_results(results);
         RunOutcome {
             accel: Accel::Tcg,
             accel_note: String::new(),
             end,
-            elapsed: Duration::from_secs(1),
+            elapsed: Duration::from_millis(6500),
             console: console.into(),
             qemu_stderr: String::new(),
             tests,

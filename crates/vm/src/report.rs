@@ -93,32 +93,15 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::Accel;
-    use crate::console::find_splats;
+    use crate::qemu::tests::outcome;
     use crate::qemu::VmEnd;
-    use crate::scenario::parse_results;
-    use std::time::Duration;
-
-    fn outcome(results: &str, console: &str) -> RunOutcome {
-        let (tests, verdict) = parse_results(results);
-        RunOutcome {
-            accel: Accel::Tcg,
-            accel_note: String::new(),
-            end: VmEnd::Exited(Some(0)),
-            elapsed: Duration::from_millis(6500),
-            console: console.into(),
-            qemu_stderr: String::new(),
-            tests,
-            verdict,
-            splats: find_splats(console),
-        }
-    }
 
     #[test]
     fn tap_adds_a_console_check() {
         let o = outcome(
             "ok 1 - load\nok 2 - unload\nVERDICT pass tests=2 failed=0\n",
             "boot\n",
+            VmEnd::Exited(Some(0)),
         );
         assert_eq!(
             tap(&o),
@@ -127,6 +110,7 @@ mod tests {
         let bad = outcome(
             "ok 1 - load\nVERDICT pass tests=1 failed=0\n",
             "[1.0] BUG: KASAN: use-after-free\n",
+            VmEnd::Exited(Some(0)),
         );
         let text = tap(&bad);
         assert!(
@@ -142,6 +126,7 @@ mod tests {
         let o = outcome(
             "ok 1 - load\nnot ok 2 - stats <x> # expected '6', got \"5\" & more\nVERDICT fail tests=2 failed=1\n",
             "",
+            VmEnd::Exited(Some(0)),
         );
         let xml = junit("mempoolctl-vm-smoke", &o);
         assert!(xml.contains("<testsuite name=\"mempoolctl-vm-smoke\" tests=\"3\" failures=\"1\" time=\"6.500\">"), "{xml}");
