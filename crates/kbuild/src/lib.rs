@@ -38,6 +38,15 @@ pub enum BuildError {
     NotKernelDir { dir: PathBuf },
     #[error("the module build produced no .ko in {dir}")]
     NoModule { dir: PathBuf },
+    #[error("{} was built for {built_for:?} but {kdir} is {kernel:?}: stale headers or a mixed-up build dir; run `make -C {kdir} M=<module dir> clean` and build again", ko.display(), kdir = kdir.display())]
+    VermagicMismatch {
+        ko: PathBuf,
+        built_for: String,
+        kdir: PathBuf,
+        kernel: String,
+    },
+    #[error(transparent)]
+    ModInfo(#[from] modinfo::ModInfoError),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
@@ -227,5 +236,68 @@ pub fn build_module(
     if kos.is_empty() {
         return Err(BuildError::NoModule { dir: module_dir });
     }
+    if let Some(kernel) = kdir_release(kdir) {
+        for ko in &kos {
+            check_vermagic(ko, kdir, &kernel)?;
+        }
+    }
     Ok(kos)
+}
+
+/// `UTS_RELEASE` of a kernel build directory, from `include/generated/utsrelease.h`.
+pub fn kdir_release(kdir: &Path) -> Option<String> {
+    let text = fs::read_to_string(kdir.join("include/generated/utsrelease.h")).ok()?;
+    parse_utsrelease(&text)
+}
+
+fn parse_utsrelease(text: &str) -> Option<String> {
+    let rest = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("#define UTS_RELEASE"))?;
+    Some(rest.trim().trim_matches('"').to_owned())
+}
+
+/// The built module's vermagic must name the kernel it was built against.
+fn check_vermagic(ko: &Path, kdir: &Path, kernel: &str) -> Result<(), BuildError> {
+    let info = modinfo::read(ko)?;
+    let built_for = info.built_for_release().unwrap_or("").to_owned();
+    if built_for != kernel {
+        return Err(BuildError::VermagicMismatch {
+            ko: ko.to_owned(),
+            built_for,
+            kdir: kdir.to_owned(),
+            kernel: kernel.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_uts_release() {
+        assert_eq!(
+            parse_utsrelease("#define UTS_RELEASE \"7.3.4+deb13-amd64\"\n"),
+            Some("7.3.4+deb13-amd64".to_owned())
+        );
+        assert_eq!(parse_utsrelease("#define OTHER 1\n"), None);
+    }
+
+    #[test]
+    fn vermagic_mismatch_is_refused() {
+        // Needs a real module: present after any module build (cargo xtask test builds one).
+        let ko = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../module/rust_mempool.ko");
+        let Ok(info) = modinfo::read(&ko) else { return };
+        let built_for = info.built_for_release().unwrap().to_owned();
+        check_vermagic(&ko, Path::new("/k"), &built_for).unwrap();
+        let err = check_vermagic(&ko, Path::new("/k"), "9.9.9")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("was built for {built_for:?} but /k is \"9.9.9\"")),
+            "{err}"
+        );
+    }
 }

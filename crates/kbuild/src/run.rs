@@ -21,7 +21,10 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{cmd}` failed ({status}); first error:\n{first_error}\nfull log: {log}")]
+    #[error(
+        "`{cmd}` failed ({status}); first error:\n{first_error}\nhint: {}\nfull log: {log}",
+        hint(first_error)
+    )]
     Failed {
         cmd: String,
         status: String,
@@ -42,6 +45,24 @@ pub fn first_error(log_text: &str) -> Option<String> {
                 || l.contains("Error "))
     })?;
     Some(lines[idx..lines.len().min(idx + 3)].join("\n"))
+}
+
+/// What to do about a kbuild failure, judged from its first error.
+pub fn hint(first_error: &str) -> &'static str {
+    let e = first_error;
+    if e.contains("E0514") || e.contains("incompatible version of rustc") {
+        "the kernel was built with another rustc; Rust modules need the very same one (mempoolctl doctor shows both)"
+    } else if e.contains(".rmeta") || e.contains("can't find crate for `kernel`") {
+        "these headers carry no Rust metadata (distribution headers do not); build the C twin with --flavor c, or use a kernel build dir with CONFIG_RUST"
+    } else if e.contains("No rule to make target") && e.contains("modules") {
+        "the kernel directory is not a configured build tree; pass --kdir pointing at one"
+    } else if e.contains("command not found") || e.contains("not found") {
+        "a build tool is missing; mempoolctl doctor names it and the package to install"
+    } else if e.contains("unknown argument") || e.contains("unrecognized command-line option") {
+        "the compiler differs from the kernel's (clang vs gcc, or another version); mempoolctl doctor shows which LLVM= to use"
+    } else {
+        "fix the error above in the module sources; mempoolctl build rebuilds only what changed"
+    }
 }
 
 fn describe(cmd: &Command) -> String {
@@ -132,6 +153,18 @@ pub fn run_logged(cmd: &mut Command, log: &Path, progress: Option<&str>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_follow_the_error() {
+        assert!(hint(
+            "error[E0514]: found crate `core` compiled by an incompatible version of rustc"
+        )
+        .contains("very same one"));
+        assert!(hint("error[E0463]: can't find crate for `kernel`").contains("--flavor c"));
+        assert!(hint("make[1]: *** No rule to make target 'modules'.  Stop.").contains("--kdir"));
+        assert!(hint("/bin/sh: 1: clang-19: not found").contains("doctor"));
+        assert!(hint("x.c:3:1: error: expected ';'").contains("module sources"));
+    }
 
     #[test]
     fn first_error_picks_the_compiler_error_with_context() {

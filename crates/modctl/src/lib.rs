@@ -2,21 +2,22 @@
 //! `finit_module`/`delete_module` behind [`KernelOps`], and module state read
 //! from a sysfs root so tests run against fake trees.
 
+pub mod control;
 pub mod errors;
+pub mod flavor;
 pub mod ops;
 pub mod params;
 pub mod state;
 
+pub use control::{Control, ControlError};
 pub use errors::{explain_load, explain_unload, LifecycleError};
+pub use flavor::Flavor;
 pub use ops::{KernelOps, NixKernel};
 pub use params::{ModuleParams, ParamError};
 pub use state::{ModuleState, SysRoot};
 
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// The module this tool drives.
-pub const MODULE_NAME: &str = "rust_mempool";
 
 /// Loads `ko` with `params` and waits until `/sys/module/<name>/initstate` is `live`.
 pub fn load(

@@ -81,7 +81,12 @@ pub struct Layer {
 }
 
 /// Environment variables that are not settings but are still mempoolctl's own.
-const NON_SETTING_ENV: &[&str] = &["MEMPOOLCTL_ROOT", "MEMPOOLCTL_CONFIG"];
+const NON_SETTING_ENV: &[&str] = &[
+    "MEMPOOLCTL_ROOT",
+    "MEMPOOLCTL_CONFIG",
+    "MEMPOOLCTL_CACHE",
+    "MEMPOOLCTL_KEEP",
+];
 
 impl Layer {
     /// The command-line layer: `(key name, value if the flag was given)`.

@@ -1,0 +1,88 @@
+//! Which of the two modules with the same ABI mempoolctl drives.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// `rust_mempool` (module/) or its C twin `c_mempool` (module/c/), which also
+/// builds against stock distribution headers that cannot build Rust modules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    #[default]
+    Rust,
+    C,
+}
+
+impl Flavor {
+    pub const ALL: [Flavor; 2] = [Flavor::Rust, Flavor::C];
+
+    /// Module name, which is also its slab cache's and sysfs directory's name.
+    pub fn module_name(self) -> &'static str {
+        match self {
+            Self::Rust => "rust_mempool",
+            Self::C => "c_mempool",
+        }
+    }
+
+    /// Sources, relative to the repository root.
+    pub fn source_dir(self) -> &'static str {
+        match self {
+            Self::Rust => "module",
+            Self::C => "module/c",
+        }
+    }
+
+    pub fn ko_file_name(self) -> String {
+        format!("{}.ko", self.module_name())
+    }
+
+    /// The flavor whose module is called `name`.
+    pub fn from_module_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.module_name() == name)
+    }
+}
+
+impl fmt::Display for Flavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Rust => "rust",
+            Self::C => "c",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown flavor {0:?}: expected `rust` (rust_mempool) or `c` (c_mempool)")]
+pub struct UnknownFlavor(pub String);
+
+impl FromStr for Flavor {
+    type Err = UnknownFlavor;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "rust" => Ok(Self::Rust),
+            "c" => Ok(Self::C),
+            other => Err(UnknownFlavor(other.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for f in Flavor::ALL {
+            assert_eq!(f.to_string().parse::<Flavor>(), Ok(f));
+            assert_eq!(Flavor::from_module_name(f.module_name()), Some(f));
+        }
+        assert_eq!(Flavor::C.ko_file_name(), "c_mempool.ko");
+        assert_eq!(Flavor::Rust.source_dir(), "module");
+        assert_eq!(
+            "go".parse::<Flavor>().unwrap_err().to_string(),
+            "unknown flavor \"go\": expected `rust` (rust_mempool) or `c` (c_mempool)"
+        );
+        assert_eq!(Flavor::from_module_name("ext4"), None);
+    }
+}
