@@ -1,21 +1,47 @@
-//! mempoolctl: a thin clap layer over the crates in `crates/`.
+//! mempoolctl: a thin clap layer over the crates in `crates/`. It parses,
+//! merges settings (flag > MEMPOOLCTL_* > config file > default) and prints.
 //!
-//! Exit codes: 0 success, 1 error, 2 usage error, 3 a VM run whose checks failed.
+//! Exit codes: 0 success, 1 error, 2 usage error, 3 a VM run whose checks
+//! failed, 4 `status`/`doctor` found the module not loaded / a check failing.
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
-use modctl::{ModuleParams, NixKernel, SysRoot, MODULE_NAME};
+use clap::{CommandFactory, Parser, Subcommand};
+use lifecycle::Target;
+use modctl::{Control, Flavor, KernelOps, ModuleParams, NixKernel, SysRoot};
+use settings::{Layer, Settings};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use ui::Ui;
 
+mod ui;
 mod vmcmd;
 
 #[derive(Parser)]
 #[command(
     name = "mempoolctl",
     version,
-    about = "Take the rust_mempool kernel module from source to loaded, inspected and cleanly unloaded"
+    about = "Take the rust_mempool kernel module (or its C twin) from source to loaded, inspected and cleanly unloaded",
+    after_help = "Settings come from flags, then MEMPOOLCTL_* variables, then config files \
+(/etc/mempoolctl.toml, $XDG_CONFIG_HOME/mempoolctl/config.toml), then defaults; \
+`mempoolctl config` shows them. Exit codes: 0 ok, 1 error, 2 usage, 3 VM checks failed, \
+4 not loaded (status) or a doctor check failed."
 )]
 struct Cli {
+    /// Read only this config file [env: MEMPOOLCTL_CONFIG].
+    #[arg(long, global = true, env = "MEMPOOLCTL_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Module to drive: rust (rust_mempool) or c (c_mempool) [env: MEMPOOLCTL_FLAVOR].
+    #[arg(long, global = true, value_parser = ["rust", "c"])]
+    flavor: Option<String>,
+    /// More detail (paths, parameter strings, where settings came from).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Colour: auto (a terminal without NO_COLOR), always, never [env: MEMPOOLCTL_COLOR].
+    #[arg(long, global = true, value_parser = ["auto", "always", "never"])]
+    color: Option<String>,
     /// Filesystem root holding sys/, proc/ and dev/kmsg (for tests against fake trees).
     #[arg(
         long,
@@ -31,24 +57,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build module/ with kbuild against a kernel build directory.
+    /// Check that this machine can build and load the module; every failure with its fix.
+    Doctor {
+        /// Kernel build directory to check [default: /lib/modules/$(uname -r)/build].
+        #[arg(long)]
+        kdir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the module with kbuild against a kernel build directory.
     Build {
         /// Kernel build directory [default: /lib/modules/$(uname -r)/build].
         #[arg(long)]
         kdir: Option<PathBuf>,
-        /// Module source directory.
-        #[arg(long, default_value = "module")]
-        module_dir: PathBuf,
-        #[arg(short, long, default_value_t = 3)]
-        jobs: usize,
+        /// Module source directory [default: module, or module/c for --flavor c].
+        #[arg(long)]
+        module_dir: Option<PathBuf>,
+        /// Parallel make jobs [default: CPU count + 1].
+        #[arg(short, long)]
+        jobs: Option<u64>,
     },
     /// Load the module (finit_module) and print its log lines from this load.
     Load {
-        #[arg(long, default_value_t = modctl::params::limits::MIN_NR_DEFAULT as u64)]
-        min_nr: u64,
-        #[arg(long, default_value_t = modctl::params::limits::OBJECT_SIZE_DEFAULT as u64)]
-        object_size: u64,
-        /// The .ko [default: /lib/modules/$(uname -r)/extra/rust_mempool.ko, then module/rust_mempool.ko].
+        /// Elements kept in reserve (1..=4096) [default: 6].
+        #[arg(long)]
+        min_nr: Option<u64>,
+        /// Slab object size in bytes (8..=131072) [default: 10240].
+        #[arg(long)]
+        object_size: Option<u64>,
+        /// The .ko [default: /lib/modules/$(uname -r)/extra/<module>.ko, then <module_dir>/<module>.ko].
         #[arg(long)]
         ko: Option<PathBuf>,
     },
@@ -58,248 +95,475 @@ enum Cmd {
         #[arg(long)]
         wait: bool,
     },
-    /// The module's sysfs values and its slab cache's figures.
-    Stats {
+    /// Loaded?, parameters, refcount, kernel taint.
+    Status,
+    /// The .ko's metadata (modinfo), read from the file itself.
+    Info {
+        /// The .ko [default: as for load].
+        #[arg(long)]
+        ko: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
-    /// The module's kernel log lines.
+    /// The module's sysfs values and its slab cache's figures.
+    Stats {
+        /// JSON (schema 1, see README); with --watch one object per line.
+        #[arg(long)]
+        json: bool,
+        /// Repeat every SECS seconds (default 1) until interrupted or --count is reached.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1")]
+        watch: Option<f64>,
+        /// With --watch: stop after N samples.
+        #[arg(long, requires = "watch")]
+        count: Option<u64>,
+    },
+    /// The module's kernel log lines, with timestamps.
     Log {
+        /// Keep printing new lines as they arrive.
         #[arg(long)]
         follow: bool,
     },
-    /// Loaded?, refcount, kernel taint.
-    Status,
     /// Allocate N elements from the pool and keep them (never sleeps).
     Hold { count: u32 },
-    /// Return N held elements (or `all`).
+    /// Return N held elements, or all of them.
     Release {
         #[arg(default_value = "all")]
         count: String,
     },
     /// Change min_nr (mempool_resize).
-    Resize { min_nr: u32 },
+    Resize { min_nr: u64 },
     /// Time N alloc+free pairs via mempool, raw cache and kmalloc in the kernel.
     Bench {
         #[arg(default_value_t = 100_000)]
         pairs: u32,
     },
+    /// Print the effective settings and where each came from.
+    Config,
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Manpage,
     /// Boot a kernel in QEMU with the module and run a scenario in it.
     Vm(vmcmd::VmArgs),
 }
 
-fn default_ko(ops_release: &str) -> PathBuf {
-    let installed = PathBuf::from(format!("/lib/modules/{ops_release}/extra/{MODULE_NAME}.ko"));
-    if installed.exists() {
-        installed
-    } else {
-        PathBuf::from(format!("module/{MODULE_NAME}.ko"))
-    }
-}
-
-fn print_module_lines(root: &Path, after: Option<u64>) -> Result<Option<u64>> {
-    let all = kmsg::read_all(root)?;
-    for l in kmsg::module_lines(&kmsg::since(&all, after), MODULE_NAME) {
-        println!("{}", l.display());
-    }
-    Ok(kmsg::last_seq(&all))
-}
-
-fn control(root: &Path, file: &str, value: &str) -> Result<()> {
-    let path = root.join("sys/kernel").join(MODULE_NAME).join(file);
-    if !path.exists() {
-        bail!(
-            "{} does not exist: the module is not loaded (mempoolctl load)",
-            path.display()
+fn main() {
+    // SAFETY: called first thing, before any other thread exists. Default
+    // SIGPIPE makes `mempoolctl ... | head` end quietly, as Unix tools do.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
         );
     }
-    let before = kmsg::read_all(root).ok().and_then(|l| kmsg::last_seq(&l));
-    if let Err(e) = std::fs::write(&path, value) {
-        // The module logs why it refused; show that line with the error.
-        let _ = print_module_lines(root, before);
-        let hint = match e.raw_os_error() {
-            Some(1) | Some(13) => "control files are root-only: run as root",
-            Some(12) => "slab and reserve are exhausted: release elements first",
-            Some(22) => "the module refused the value (its reason is above)",
-            _ => "see mempoolctl log",
-        };
-        bail!("writing {value:?} to {}: {e}; {hint}", path.display());
-    }
-    let _ = print_module_lines(root, before);
-    Ok(())
-}
-
-fn show_stats(root: &Path) -> Result<()> {
-    let s = stats::read_stats(root, MODULE_NAME)?;
-    print!("{}", stats::render_table(&s));
-    Ok(())
-}
-
-fn main() {
     let cli = Cli::parse();
-    match run(cli) {
+    let ui = Ui {
+        level: if cli.quiet { -1 } else { cli.verbose as i8 },
+    };
+    match run(cli, ui) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("mempoolctl: error: {e:#}");
+            ui.error(format!("{e:#}"));
             std::process::exit(1);
         }
     }
 }
 
-fn run(cli: Cli) -> Result<i32> {
-    let root = cli.root.as_path();
-    let sys = SysRoot::new(root);
-    let kernel = NixKernel;
-    match cli.command {
+/// The flags that are also settings, as the highest layer.
+fn flag_layer(cli: &Cli) -> Layer {
+    let mut pairs: Vec<(&'static str, Option<String>)> = vec![
+        ("module.flavor", cli.flavor.clone()),
+        ("output.color", cli.color.clone()),
+    ];
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let num = |n: &Option<u64>| n.map(|n| n.to_string());
+    match &cli.command {
+        Cmd::Doctor { kdir, .. } => pairs.push(("build.kdir", path(kdir))),
         Cmd::Build {
             kdir,
             module_dir,
             jobs,
-        } => {
-            let kdir = match kdir {
-                Some(k) => k,
-                None => PathBuf::from(format!(
-                    "/lib/modules/{}/build",
-                    modctl::KernelOps::release(&kernel)
-                )),
-            };
-            let config = std::fs::read_to_string(kdir.join(".config")).with_context(|| {
-                format!(
-                    "{} has no .config: not a kernel build directory (pass --kdir)",
-                    kdir.display()
-                )
-            })?;
-            let tc = kbuild::Toolchain::for_kernel_config(&config);
-            let log = std::env::temp_dir().join("mempoolctl-build.log");
-            let kos = kbuild::build_module(&tc, &kdir, &module_dir, jobs, &[], &log)?;
-            for ko in kos {
-                println!("{}", ko.display());
-            }
-        }
+        } => pairs.extend([
+            ("build.kdir", path(kdir)),
+            ("build.module_dir", path(module_dir)),
+            ("build.jobs", num(jobs)),
+        ]),
         Cmd::Load {
             min_nr,
             object_size,
             ko,
-        } => {
-            let params = ModuleParams::new(min_nr, object_size)?;
-            let ko = ko.unwrap_or_else(|| default_ko(&modctl::KernelOps::release(&kernel)));
-            let before = kmsg::read_all(root).ok().and_then(|l| kmsg::last_seq(&l));
-            let result = modctl::load(&kernel, &sys, &ko, MODULE_NAME, &params);
-            let _ = print_module_lines(root, before);
-            result?;
-            println!("loaded {} ({})", ko.display(), params.to_kernel_args());
+        } => pairs.extend([
+            ("module.min_nr", num(min_nr)),
+            ("module.object_size", num(object_size)),
+            ("module.ko", path(ko)),
+        ]),
+        Cmd::Info { ko, .. } => pairs.push(("module.ko", path(ko))),
+        Cmd::Vm(a) => pairs.extend(a.setting_flags()),
+        _ => {}
+    }
+    Layer::flags(pairs)
+}
+
+fn resolve_settings(cli: &Cli) -> Result<Settings> {
+    let files = settings::config_files(
+        cli.config.as_deref(),
+        Path::new("/etc/mempoolctl.toml"),
+        std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .as_deref(),
+        std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+    );
+    let mut layers = vec![flag_layer(cli), Layer::from_env(std::env::vars())?];
+    for f in files.iter().rev() {
+        layers.push(Layer::from_file(f)?);
+    }
+    Ok(settings::resolve(&layers)?)
+}
+
+/// Resolved settings a command needs, typed.
+struct Ctx {
+    settings: Settings,
+    flavor: Flavor,
+    root: PathBuf,
+    kernel: NixKernel,
+}
+
+impl Ctx {
+    fn module(&self) -> &'static str {
+        self.flavor.module_name()
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            root: &self.root,
+            kernel: &self.kernel,
+            module: self.module(),
         }
+    }
+
+    fn module_dir(&self) -> PathBuf {
+        self.settings
+            .path("build.module_dir")
+            .unwrap_or_else(|| PathBuf::from(self.flavor.source_dir()))
+    }
+
+    fn kdir(&self) -> PathBuf {
+        self.settings.path("build.kdir").unwrap_or_else(|| {
+            PathBuf::from(format!("/lib/modules/{}/build", self.kernel.release()))
+        })
+    }
+
+    fn ko(&self) -> PathBuf {
+        if let Some(ko) = self.settings.path("module.ko") {
+            return ko;
+        }
+        let installed = PathBuf::from(format!(
+            "/lib/modules/{}/extra/{}",
+            self.kernel.release(),
+            self.flavor.ko_file_name()
+        ));
+        if installed.exists() {
+            installed
+        } else {
+            self.module_dir().join(self.flavor.ko_file_name())
+        }
+    }
+
+    /// A number setting that must fit `T`, named with its source on overflow.
+    fn number<T: TryFrom<u64>>(&self, name: &str) -> Result<T> {
+        let v = self.settings.integer(name);
+        T::try_from(v).map_err(|_| {
+            anyhow::anyhow!(
+                "`{name}` = {v} (from {}) is too large",
+                self.settings.source(name)
+            )
+        })
+    }
+}
+
+fn run(cli: Cli, ui: Ui) -> Result<i32> {
+    let settings = resolve_settings(&cli)?;
+    ui::set_color(settings.string("output.color"));
+    let flavor: Flavor = settings.string("module.flavor").parse()?;
+    let ctx = Ctx {
+        settings,
+        flavor,
+        root: cli.root.clone(),
+        kernel: NixKernel,
+    };
+    match cli.command {
+        Cmd::Doctor { json, .. } => doctor(&ctx, ui, json),
+        Cmd::Build { .. } => build(&ctx, ui),
+        Cmd::Load { .. } => load(&ctx, ui),
         Cmd::Unload { wait } => {
-            let before = kmsg::read_all(root).ok().and_then(|l| kmsg::last_seq(&l));
-            modctl::unload(&kernel, &sys, MODULE_NAME, wait)?;
-            let after = kmsg::read_all(root)
-                .map(|all| kmsg::since(&all, before))
-                .unwrap_or_default();
-            for l in kmsg::module_lines(&after, MODULE_NAME) {
-                println!("{}", l.display());
-            }
-            let bad = kmsg::bad_news(&after);
-            if sys.path(&format!("sys/kernel/slab/{MODULE_NAME}")).exists() {
-                bail!("unloaded, but slab cache {MODULE_NAME} still exists: the module leaked it");
-            }
-            if !bad.is_empty() {
-                for l in &bad {
-                    eprintln!("{}", l.display());
-                }
-                bail!(
-                    "unloaded, but the kernel reported {} problem line(s) above",
-                    bad.len()
-                );
-            }
-            println!(
-                "unloaded {MODULE_NAME}: /sys/module entry and slab cache gone, no kernel reports"
-            );
+            let log =
+                lifecycle::unload(&ctx.target(), wait).inspect_err(|f| ui.log_lines(&f.log))?;
+            ui.log_lines(&log);
+            ui.info(format!(
+                "unloaded {}: /sys/module entry and slab cache gone, no kernel reports",
+                ctx.module()
+            ));
+            Ok(0)
         }
-        Cmd::Stats { json } => {
-            let s = stats::read_stats(root, MODULE_NAME)?;
+        Cmd::Status => status(&ctx),
+        Cmd::Info { json, .. } => {
+            let info = modinfo::read(&ctx.ko())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
-                print!("{}", stats::render_table(&s));
+                print!("{}", info.render());
+                let running = ctx.kernel.release();
+                match info.built_for_release() {
+                    Some(r) if r == running => {
+                        ui.info(format!("built for the running kernel ({running})"))
+                    }
+                    Some(r) => ui.info(format!(
+                        "built for {r}, but the running kernel is {running}: it will not load here (ENOEXEC)"
+                    )),
+                    None => ui.info("no vermagic: the kernel will refuse it"),
+                }
             }
+            Ok(0)
         }
+        Cmd::Stats { json, watch, count } => stats_cmd(&ctx, json, watch, count),
         Cmd::Log { follow } => {
+            let module = ctx.module();
             if follow {
-                kmsg::follow(root, |l| {
-                    if l.message.starts_with(&format!("{MODULE_NAME}: ")) {
-                        println!("{}", l.display());
+                kmsg::follow(&ctx.root, |l| {
+                    if l.message.starts_with(&format!("{module}: ")) {
+                        ui::print_log_line(&l);
                     }
                     true
                 })?;
             } else {
-                print_module_lines(root, None)?;
-            }
-        }
-        Cmd::Status => match sys.module(MODULE_NAME) {
-            Some(st) => {
-                println!("{MODULE_NAME}: {}", st.initstate.as_deref().unwrap_or("?"));
-                println!(
-                    "refcount: {}",
-                    st.refcnt.map_or("?".into(), |r| r.to_string())
-                );
-                println!(
-                    "module taint: {}",
-                    if st.taint.is_empty() {
-                        "none"
-                    } else {
-                        &st.taint
-                    }
-                );
-                if let Ok(s) = stats::read_stats(root, MODULE_NAME) {
-                    println!(
-                        "parameters: min_nr={} object_size={}",
-                        s.module.min_nr, s.module.object_size
-                    );
-                }
-                if let Some(t) = sys.kernel_taint() {
-                    println!("kernel taint: {t} ({})", modctl::state::taint_letters(t));
+                let all = kmsg::read_all(&ctx.root)?;
+                for l in kmsg::module_lines(&all, module) {
+                    ui::print_log_line(l);
                 }
             }
-            None => {
-                println!("{MODULE_NAME}: not loaded");
-                return Ok(1);
-            }
-        },
-        Cmd::Hold { count } => {
-            control(root, "hold", &count.to_string())?;
-            show_stats(root)?;
+            Ok(0)
         }
+        Cmd::Hold { count } => exercise(&ctx, ui, Control::Hold, count.to_string()),
         Cmd::Release { count } => {
             if count != "all" && count.parse::<u32>().is_err() {
                 bail!("release takes a count or `all`, not {count:?}");
             }
-            control(root, "release", &count)?;
-            show_stats(root)?;
+            exercise(&ctx, ui, Control::Release, count)
         }
         Cmd::Resize { min_nr } => {
             // The reserve bound depends on the loaded object size: the module checks that.
-            modctl::params::check_min_nr(min_nr.into())?;
-            control(root, "resize", &min_nr.to_string())?;
-            show_stats(root)?;
+            modctl::params::check_min_nr(min_nr)?;
+            exercise(&ctx, ui, Control::Resize, min_nr.to_string())
         }
-        Cmd::Bench { pairs } => {
-            control(root, "bench", &pairs.to_string())?;
-            let s = stats::read_stats(root, MODULE_NAME)?;
-            let b = s
-                .module
-                .bench
-                .context("the module reported no bench result")?;
-            println!(
-                "{} pairs of {} B: mempool {} ns, raw cache {} ns, kmalloc {} ns; mempool/raw {:.2}x",
-                b.pairs,
-                s.module.object_size,
-                b.mempool_ns,
-                b.cache_ns,
-                b.kmalloc_ns,
-                b.mempool_ns as f64 / b.cache_ns.max(1) as f64
+        Cmd::Bench { pairs } => bench(&ctx, ui, pairs),
+        Cmd::Config => {
+            print!("{}", ctx.settings.render());
+            Ok(0)
+        }
+        Cmd::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "mempoolctl",
+                &mut std::io::stdout(),
             );
+            Ok(0)
         }
-        Cmd::Vm(args) => return vmcmd::run(args),
+        Cmd::Manpage => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
+        Cmd::Vm(args) => vmcmd::run(args, &ctx.settings, ctx.flavor, ui),
     }
+}
+
+fn doctor(ctx: &Ctx, ui: Ui, json: bool) -> Result<i32> {
+    let explicit = ctx.settings.path("build.kdir");
+    let tools = doctor::Tools::probe();
+    let report = doctor::diagnose(
+        &ctx.root,
+        &ctx.kernel.release(),
+        explicit.as_deref(),
+        &tools,
+        nix::unistd::geteuid().as_raw(),
+    );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let color =
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+        print!("{}", doctor::render(&report, color));
+        ui.detail(format!(
+            "kernel build dir checked: {}",
+            ctx.kdir().display()
+        ));
+    }
+    Ok(if report.ok() { 0 } else { 4 })
+}
+
+fn build(ctx: &Ctx, ui: Ui) -> Result<i32> {
+    let kdir = ctx.kdir();
+    let config = std::fs::read_to_string(kdir.join(".config")).with_context(|| {
+        format!(
+            "{} has no .config: not a kernel build directory; install the headers for this kernel or pass --kdir (mempoolctl doctor tells which)",
+            kdir.display()
+        )
+    })?;
+    let tc = kbuild::Toolchain::for_kernel_config(&config);
+    ui.detail(format!(
+        "kbuild: make -C {} M={} LLVM={}",
+        kdir.display(),
+        ctx.module_dir().display(),
+        tc.llvm.as_deref().unwrap_or("(gcc)")
+    ));
+    let jobs = match ctx.settings.get("build.jobs") {
+        Some(_) => ctx.number("build.jobs")?,
+        None => std::thread::available_parallelism().map_or(2, |n| n.get() + 1),
+    };
+    let log = std::env::temp_dir().join(format!("mempoolctl-build-{}.log", ctx.module()));
+    let start = std::time::Instant::now();
+    let kos = kbuild::build_module(&tc, &kdir, &ctx.module_dir(), jobs, &[], &log)?;
+    ui.detail(format!(
+        "built in {:.1} s; log {}",
+        start.elapsed().as_secs_f64(),
+        log.display()
+    ));
+    for ko in kos {
+        println!("{}", ko.display());
+    }
+    Ok(0)
+}
+
+fn load(ctx: &Ctx, ui: Ui) -> Result<i32> {
+    let params = ModuleParams::new(
+        ctx.settings.integer("module.min_nr"),
+        ctx.settings.integer("module.object_size"),
+    )
+    .map_err(|e| {
+        // Name values that did not come from this command line: they surprise.
+        let from: Vec<String> = ["module.min_nr", "module.object_size"]
+            .into_iter()
+            .filter_map(|name| match ctx.settings.source(name) {
+                settings::Source::Flag => None,
+                src => Some(format!("{name} from {src}")),
+            })
+            .collect();
+        match from.is_empty() {
+            true => anyhow::anyhow!("{e}"),
+            false => anyhow::anyhow!("{e} ({})", from.join(", ")),
+        }
+    })?;
+    let ko = ctx.ko();
+    ui.detail(format!(
+        "finit_module({}, {:?})",
+        ko.display(),
+        params.to_kernel_args()
+    ));
+    let log = lifecycle::load(&ctx.target(), &ko, &params).inspect_err(|f| ui.log_lines(&f.log))?;
+    ui.log_lines(&log);
+    ui.info(format!(
+        "loaded {} ({})",
+        ko.display(),
+        params.to_kernel_args()
+    ));
+    Ok(0)
+}
+
+fn status(ctx: &Ctx) -> Result<i32> {
+    let sys = SysRoot::new(&ctx.root);
+    let module = ctx.module();
+    let Some(st) = sys.module(module) else {
+        println!("{module}: not loaded");
+        return Ok(4);
+    };
+    println!("{module}: {}", st.initstate.as_deref().unwrap_or("?"));
+    println!(
+        "refcount: {}",
+        st.refcnt.map_or("?".into(), |r| r.to_string())
+    );
+    println!(
+        "module taint: {}",
+        if st.taint.is_empty() {
+            "none"
+        } else {
+            &st.taint
+        }
+    );
+    if let Ok(s) = stats::read_stats(&ctx.root, module) {
+        println!(
+            "parameters: min_nr={} object_size={}",
+            s.module.min_nr, s.module.object_size
+        );
+    }
+    if let Some(t) = sys.kernel_taint() {
+        println!("kernel taint: {t} ({})", modctl::state::taint_letters(t));
+    }
+    Ok(0)
+}
+
+fn stats_cmd(ctx: &Ctx, json: bool, watch: Option<f64>, count: Option<u64>) -> Result<i32> {
+    let interval = match watch {
+        None => None,
+        Some(s) if s.is_finite() && s >= 0.1 => Some(Duration::from_secs_f64(s)),
+        Some(s) => bail!("--watch takes an interval of at least 0.1 s, not {s}"),
+    };
+    let mut taken = 0u64;
+    loop {
+        let s = stats::read_stats(&ctx.root, ctx.module())?;
+        if json && interval.is_some() {
+            println!("{}", serde_json::to_string(&s)?);
+        } else if json {
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        } else {
+            if interval.is_some() && taken > 0 {
+                println!();
+            }
+            print!("{}", stats::render_table(&s));
+        }
+        taken += 1;
+        let Some(every) = interval else { break };
+        if count.is_some_and(|c| taken >= c) {
+            break;
+        }
+        std::thread::sleep(every);
+    }
+    Ok(0)
+}
+
+/// One control write, its log lines, then the stats it led to.
+fn exercise(ctx: &Ctx, ui: Ui, control: Control, value: String) -> Result<i32> {
+    ui.detail(format!(
+        "write {value:?} > /sys/kernel/{}/{control}",
+        ctx.module()
+    ));
+    let log =
+        lifecycle::control(&ctx.target(), control, &value).inspect_err(|f| ui.log_lines(&f.log))?;
+    ui.log_lines(&log);
+    if ui.level >= 0 {
+        print!(
+            "{}",
+            stats::render_table(&stats::read_stats(&ctx.root, ctx.module())?)
+        );
+    }
+    Ok(0)
+}
+
+fn bench(ctx: &Ctx, ui: Ui, pairs: u32) -> Result<i32> {
+    let log = lifecycle::control(&ctx.target(), Control::Bench, &pairs.to_string())?;
+    ui.log_lines(&log);
+    let s = stats::read_stats(&ctx.root, ctx.module())?;
+    let b = s
+        .module
+        .bench
+        .context("the module reported no bench result")?;
+    println!(
+        "{} pairs of {} B: mempool {} ns, raw cache {} ns, kmalloc {} ns; mempool/raw {:.2}x",
+        b.pairs,
+        s.module.object_size,
+        b.mempool_ns,
+        b.cache_ns,
+        b.kmalloc_ns,
+        b.mempool_ns as f64 / b.cache_ns.max(1) as f64
+    );
     Ok(0)
 }

@@ -1,46 +1,62 @@
 //! `mempoolctl vm`: boot a kernel with the module and run a scenario in it.
 
+use crate::ui::Ui;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use modctl::Flavor;
+use settings::Settings;
 use std::path::PathBuf;
 use std::time::Duration;
 use vm::{Accel, GuestImage, Scenario, VmConfig};
 
 #[derive(Args)]
 pub struct VmArgs {
-    /// Kernel image [default: the cached test kernel from `cargo xtask kernel`].
+    /// Kernel image [default: the newest cached test kernel (cargo xtask kernel)].
     #[arg(long)]
     kernel: Option<PathBuf>,
-    /// Module files to put in the guest (repeatable) [default: module/rust_mempool.ko].
+    /// Module files to put in the guest (repeatable) [default: the flavor's .ko in its module dir].
     #[arg(long = "ko")]
     kos: Vec<PathBuf>,
-    #[arg(long, default_value = "smoke")]
-    scenario: Scenario,
-    #[arg(long, default_value = "auto")]
-    accel: Accel,
-    /// Hard limit in seconds for the whole run.
-    #[arg(long, default_value_t = 300)]
-    timeout: u64,
-    #[arg(long, default_value_t = 512)]
-    memory_mb: u32,
+    /// demo, smoke, faults, stress, all [default: smoke].
+    #[arg(long)]
+    scenario: Option<Scenario>,
+    /// auto (KVM only where it really works, else TCG), kvm, tcg [default: auto].
+    #[arg(long)]
+    accel: Option<Accel>,
+    /// Hard limit in seconds for the whole run [default: 300].
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Guest memory in MiB [default: 512].
+    #[arg(long)]
+    memory_mb: Option<u64>,
     /// Where the initramfs, console log and results go [default: a temporary directory].
     #[arg(long)]
     work_dir: Option<PathBuf>,
     /// Print a TAP stream of the checks at the end.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "junit")]
     tap: bool,
-    /// Write a JUnit XML report.
-    #[arg(long)]
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Stream the whole console, boot messages included.
-    #[arg(short, long)]
-    verbose: bool,
-    /// Print only the summary.
-    #[arg(short, long, conflicts_with = "verbose")]
-    quiet: bool,
     /// Static busybox for the guest.
     #[arg(long, default_value = "/bin/busybox")]
     busybox: PathBuf,
+}
+
+impl VmArgs {
+    /// The flags that are also settings (see `mempoolctl config`).
+    pub fn setting_flags(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            (
+                "vm.kernel",
+                self.kernel.as_ref().map(|p| p.display().to_string()),
+            ),
+            ("vm.scenario", self.scenario.map(|s| s.to_string())),
+            ("vm.accel", self.accel.map(|a| a.to_string())),
+            ("vm.timeout", self.timeout.map(|t| t.to_string())),
+            ("vm.memory_mb", self.memory_mb.map(|m| m.to_string())),
+        ]
+    }
 }
 
 /// The newest complete test kernel in the cache.
@@ -77,11 +93,24 @@ pub fn bzimage_release(data: &[u8]) -> Option<String> {
     String::from_utf8(s[..end].to_vec()).ok()
 }
 
-pub fn run(a: VmArgs) -> Result<i32> {
-    let kernel = match a.kernel {
+pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32> {
+    let kernel = match settings.path("vm.kernel") {
         Some(k) => k,
         None => cached_kernel()?,
     };
+    let scenario: Scenario = settings
+        .string("vm.scenario")
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let accel: Accel = settings
+        .string("vm.accel")
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let memory_mb = u32::try_from(settings.integer("vm.memory_mb"))
+        .ok()
+        .filter(|m| (128..=65536).contains(m))
+        .context("vm.memory_mb must be 128..=65536")?;
+    let timeout = Duration::from_secs(settings.integer("vm.timeout"));
     let image =
         std::fs::read(&kernel).with_context(|| format!("reading kernel {}", kernel.display()))?;
     let release = bzimage_release(&image).with_context(|| {
@@ -91,20 +120,33 @@ pub fn run(a: VmArgs) -> Result<i32> {
         )
     })?;
     let kos = if a.kos.is_empty() {
-        vec![PathBuf::from("module/rust_mempool.ko")]
+        let dir = settings
+            .path("build.module_dir")
+            .unwrap_or_else(|| PathBuf::from(flavor.source_dir()));
+        vec![dir.join(flavor.ko_file_name())]
     } else {
         a.kos
     };
-    let tmp;
+    for ko in &kos {
+        if !ko.is_file() {
+            bail!(
+                "{} not found: build it first (mempoolctl build --kdir <test kernel out dir>, or cargo xtask test)",
+                ko.display()
+            );
+        }
+    }
+    // Kept for inspection when MEMPOOLCTL_KEEP is set.
+    let tmp = tempfile::Builder::new()
+        .prefix("mempoolctl-vm-")
+        .disable_cleanup(std::env::var_os("MEMPOOLCTL_KEEP").is_some())
+        .tempdir()
+        .context("creating a temporary directory")?;
     let work = match a.work_dir {
         Some(w) => {
             std::fs::create_dir_all(&w).with_context(|| format!("creating {}", w.display()))?;
             w
         }
-        None => {
-            tmp = TempDir::new()?;
-            tmp.0.clone()
-        }
+        None => tmp.path().to_owned(),
     };
     let initrd = work.join("initramfs.cpio");
     GuestImage {
@@ -112,22 +154,21 @@ pub fn run(a: VmArgs) -> Result<i32> {
         mempoolctl: std::env::current_exe().context("locating mempoolctl itself")?,
         modules: kos,
         kernel_release: release.clone(),
-        scenario: a.scenario,
+        scenario,
+        module: flavor.module_name().to_owned(),
+        flavor: flavor.to_string(),
     }
     .write(&initrd)?;
     let mut cfg = VmConfig::new(&kernel, &initrd, &work);
-    cfg.accel = a.accel;
-    cfg.timeout = Duration::from_secs(a.timeout);
-    cfg.memory_mb = a.memory_mb;
-    if !a.quiet {
-        println!(
-            "[vm] kernel {} ({release}), scenario {}",
-            kernel.display(),
-            a.scenario
-        );
-    }
+    cfg.accel = accel;
+    cfg.timeout = timeout;
+    cfg.memory_mb = memory_mb;
+    ui.info(format!(
+        "[vm] kernel {} ({release}), scenario {scenario}",
+        kernel.display()
+    ));
     let mut in_guest = false;
-    let (verbose, quiet) = (a.verbose, a.quiet);
+    let (verbose, quiet) = (ui.level >= 1, ui.level < 0);
     let outcome = vm::run(&cfg, &mut |line: &str| {
         if line.contains("Run /init") {
             in_guest = true;
@@ -142,7 +183,7 @@ pub fn run(a: VmArgs) -> Result<i32> {
     println!(
         "[vm] {} scenario {}: {} of {} checks passed, {} kernel report(s), {:.1} s boot-to-verdict under {} ({})",
         if failures.is_empty() { "PASS" } else { "FAIL" },
-        a.scenario,
+        scenario,
         passed_checks,
         outcome.tests.len(),
         outcome.splats.len(),
@@ -150,6 +191,18 @@ pub fn run(a: VmArgs) -> Result<i32> {
         outcome.accel,
         outcome.accel_note
     );
+    if !outcome.figures.is_empty() {
+        let figures: Vec<String> = outcome
+            .figures
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        println!(
+            "[vm] figures: {}, splats found {}",
+            figures.join(", ").replace('_', " "),
+            outcome.splats.len()
+        );
+    }
     for f in &failures {
         println!("[vm]   {f}");
     }
@@ -160,7 +213,7 @@ pub fn run(a: VmArgs) -> Result<i32> {
     if let Some(path) = a.junit {
         std::fs::write(
             &path,
-            vm::report::junit(&format!("mempoolctl-vm-{}", a.scenario), &outcome),
+            vm::report::junit(&format!("mempoolctl-vm-{}", scenario), &outcome),
         )
         .with_context(|| format!("writing {}", path.display()))?;
     }
@@ -168,28 +221,4 @@ pub fn run(a: VmArgs) -> Result<i32> {
         eprintln!("[vm] qemu stderr: {}", outcome.qemu_stderr.trim());
     }
     Ok(if failures.is_empty() { 0 } else { 3 })
-}
-
-/// A temporary directory removed on drop, kept when MEMPOOLCTL_KEEP is set.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<Self> {
-        let base = std::env::temp_dir();
-        for i in 0..1000u32 {
-            let p = base.join(format!("mempoolctl-vm-{}-{i}", std::process::id()));
-            if std::fs::create_dir(&p).is_ok() {
-                return Ok(Self(p));
-            }
-        }
-        bail!("cannot create a temporary directory in {}", base.display())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var_os("MEMPOOLCTL_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }

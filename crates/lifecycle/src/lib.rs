@@ -36,7 +36,8 @@ pub enum StepError {
 /// A failed step: the error, facts that explain it, and the module's log lines.
 #[derive(Debug)]
 pub struct Failure {
-    pub error: StepError,
+    /// Boxed: errors carry paths and strings, the Ok path should stay small.
+    pub error: Box<StepError>,
     pub details: Vec<String>,
     pub log: Vec<LogLine>,
 }
@@ -56,7 +57,7 @@ impl std::error::Error for Failure {}
 impl Failure {
     /// The errno the kernel returned, if the step got that far.
     pub fn errno(&self) -> Option<Errno> {
-        match &self.error {
+        match &*self.error {
             StepError::Lifecycle(e) => e.errno(),
             StepError::Control(e) => e.errno(),
             _ => None,
@@ -95,7 +96,7 @@ pub fn load(t: &Target, ko: &Path, params: &ModuleParams) -> Result<Vec<LogLine>
         Err(error) => {
             let details = explain_load_failure(t, &error, ko, &log);
             Err(Failure {
-                error: error.into(),
+                error: Box::new(error.into()),
                 details,
                 log,
             })
@@ -166,7 +167,7 @@ pub fn unload(t: &Target, wait: bool) -> Result<Vec<LogLine>, Failure> {
     let all = log_since(t.root, mark);
     let log = module_log(&all, t.module);
     let failure = |error: StepError, details: Vec<String>, log: Vec<LogLine>| Failure {
-        error,
+        error: Box::new(error),
         details,
         log,
     };
@@ -211,7 +212,7 @@ pub fn control(t: &Target, control: Control, value: &str) -> Result<Vec<LogLine>
                 .map(|l| format!("the module said: {}", l.message))
                 .collect();
             Err(Failure {
-                error: e.into(),
+                error: Box::new(e.into()),
                 details,
                 log,
             })

@@ -54,12 +54,12 @@ impl ModInfo {
 
     /// `modinfo`-style text: `key: value` lines, `filename` and `signed` first.
     pub fn render(&self) -> String {
-        let mut out = format!("{:<12}{}\n", "filename:", self.filename.display());
+        let mut out = format!("{:<16}{}\n", "filename:", self.filename.display());
         for (k, v) in &self.fields {
-            out += &format!("{:<12}{v}\n", format!("{k}:"));
+            out += &format!("{:<16}{v}\n", format!("{k}:"));
         }
         out += &format!(
-            "{:<12}{}\n",
+            "{:<16}{}\n",
             "signed:",
             if self.signed { "yes" } else { "no" }
         );

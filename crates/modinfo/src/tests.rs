@@ -31,10 +31,10 @@ fn reads_fields_in_order_with_repeats() {
     assert!(!info.signed);
     let text = info.render();
     assert!(
-        text.starts_with("filename:   x.ko\nlicense:    GPL\n"),
+        text.starts_with("filename:       x.ko\nlicense:        GPL\n"),
         "{text}"
     );
-    assert!(text.ends_with("signed:     no\n"), "{text}");
+    assert!(text.ends_with("signed:         no\n"), "{text}");
 }
 
 #[test]

@@ -4,4 +4,4 @@ check "stats" mempoolctl stats
 check_eq "reserve is full (curr_nr = 6)" 6 cat $SYSFS/curr_nr
 check "unload" mempoolctl unload
 check "log" mempoolctl log
-check_absent "module gone after unload" /sys/module/rust_mempool
+check_absent "module gone after unload" /sys/module/$MODULE

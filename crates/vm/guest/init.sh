@@ -15,6 +15,7 @@ exec 3>/dev/ttyS1
 # prints. finish() sends the whole kernel log to the results channel, which the
 # host scans for reports too.
 dmesg -n 5
+[ -r /etc/mempoolctl-guest.env ] && . /etc/mempoolctl-guest.env
 . /lib/mempoolctl-test.sh
 echo "mempoolctl-guest: kernel $(uname -r), scenario starting"
 . /scenario.sh

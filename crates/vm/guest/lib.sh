@@ -2,7 +2,14 @@
 T=0
 FAILED=0
 KMEMLEAK=/sys/kernel/debug/kmemleak
-SYSFS=/sys/kernel/rust_mempool
+# The module under test (init sources /etc/mempoolctl-guest.env).
+MODULE=${MODULE:-rust_mempool}
+SYSFS=/sys/kernel/$MODULE
+SLAB=/sys/kernel/slab/$MODULE
+KO=/lib/modules/$(uname -r)/extra/$MODULE.ko
+# The same module with another kernel's vermagic (written by the host).
+BAD_KO=/lib/modules/$(uname -r)/bad-vermagic/$MODULE.ko
+BAD_INPUTS=0
 
 report() { # ok|fail NAME [DETAIL]
 	T=$((T + 1))
@@ -51,6 +58,69 @@ check_log() {
 	if dmesg | grep -q -- "$2"; then report ok "$1"; else report fail "$1" "no kernel log line matches '$2'"; fi
 }
 
+# check_msg NAME TEXT CMD...: CMD must fail and its output contain TEXT.
+check_msg() {
+	name=$1
+	want=$2
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "\$ $*   (must fail: $rc)"
+	echo "$out"
+	if [ $rc -eq 0 ]; then
+		report fail "$name" "succeeded but must fail"
+	elif echo "$out" | grep -qF -- "$want"; then
+		report ok "$name"
+	else
+		report fail "$name" "output lacks '$want'"
+	fi
+}
+
+# Every readable value of the module plus whether it is loaded.
+state() {
+	if [ -d $SYSFS ]; then
+		for f in min_nr curr_nr object_size in_use alloc_total free_total alloc_failed reserve_served reserve_refilled bench_result; do
+			echo "$f=$(cat $SYSFS/$f)"
+		done
+	fi
+	ls /sys/module | grep -x $MODULE
+	[ -e $SLAB ] && echo "slab $SLAB"
+}
+
+# check_refused NAME CMD...: CMD must fail and leave every value as it was.
+check_refused() {
+	name=$1
+	shift
+	BAD_INPUTS=$((BAD_INPUTS + 1))
+	before=$(state)
+	"$@" >/tmp/refused.out 2>&1
+	rc=$?
+	after=$(state)
+	echo "\$ $*   (must be refused: $rc) $(head -c 200 /tmp/refused.out)"
+	if [ $rc -eq 0 ]; then
+		report fail "$name" "accepted"
+	elif [ "$before" != "$after" ]; then
+		report fail "$name" "state changed: $(echo $before) -> $(echo $after)"
+	else
+		report ok "$name"
+	fi
+}
+
+# check_consistent NAME: the counters agree (alloc_total - free_total = in_use).
+check_consistent() {
+	a=$(cat $SYSFS/alloc_total)
+	f=$(cat $SYSFS/free_total)
+	u=$(cat $SYSFS/in_use)
+	if [ $((a - f)) -eq "$u" ]; then report ok "$1"; else
+		report fail "$1" "alloc_total $a - free_total $f != in_use $u"
+	fi
+}
+
+# figure NAME N: a count for the host's summary (summed over suites).
+figure() {
+	echo "# figure $1=$2" >&3
+}
+
 # check_absent NAME PATH: passes when PATH does not exist.
 check_absent() {
 	if [ -e "$2" ]; then report fail "$1" "$2 still exists"; else report ok "$1"; fi
@@ -75,10 +145,15 @@ check_no_leaks() {
 	sleep 6
 	echo scan >$KMEMLEAK
 	leaks=$(cat $KMEMLEAK)
-	if [ -z "$leaks" ]; then report ok "$1"; else
+	if [ -z "$leaks" ]; then
+		figure leaks_found 0
+		report ok "$1"
+	else
 		echo "$leaks"
+		figure leaks_found "$(echo "$leaks" | grep -c '^unreferenced object')"
 		report fail "$1" "kmemleak reports suspected leaks"
 	fi
+	echo clear >$KMEMLEAK
 }
 
 finish() {

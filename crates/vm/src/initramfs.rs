@@ -99,6 +99,10 @@ pub struct GuestImage {
     /// `uname -r` of the guest kernel: modules go to `/lib/modules/<release>/extra`.
     pub kernel_release: String,
     pub scenario: Scenario,
+    /// The module the scenario drives (`rust_mempool` or `c_mempool`) and
+    /// mempoolctl's flavor for it, written to the guest's config file.
+    pub module: String,
+    pub flavor: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,23 @@ pub fn is_dynamic_elf(data: &[u8]) -> bool {
     })
 }
 
+/// `data` with the release in its `vermagic=` string changed, same length (each
+/// digit incremented): what a module built against other headers looks like.
+pub fn with_other_vermagic(data: &[u8], release: &str) -> Option<Vec<u8>> {
+    let needle = format!("vermagic={release}");
+    let at = data
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())?;
+    let mut out = data.to_vec();
+    let start = at + "vermagic=".len();
+    for b in &mut out[start..start + release.len()] {
+        if b.is_ascii_digit() {
+            *b = b'0' + (*b - b'0' + 1) % 10;
+        }
+    }
+    (out != data).then_some(out)
+}
+
 pub const INIT: &str = include_str!("../guest/init.sh");
 pub const TEST_LIB: &str = include_str!("../guest/lib.sh");
 
@@ -182,23 +203,36 @@ impl GuestImage {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            fs.file(
-                &format!("{extra}/{name}"),
-                read(ko, "build the module first")?,
-                0o644,
-            );
+            let data = read(ko, "build the module first")?;
+            // A copy the kernel must refuse with ENOEXEC, for the faults scenario.
+            if let Some(bad) = with_other_vermagic(&data, &self.kernel_release) {
+                fs.file(
+                    &format!("lib/modules/{}/bad-vermagic/{name}", self.kernel_release),
+                    bad,
+                    0o644,
+                );
+            }
+            fs.file(&format!("{extra}/{name}"), data, 0o644);
         }
+        // The guest's mempoolctl reads its flavor from the system config file,
+        // which also exercises that path; the scripts read MODULE.
+        fs.file(
+            "etc/mempoolctl.toml",
+            format!("[module]\nflavor = {:?}\n", self.flavor).into_bytes(),
+            0o644,
+        );
+        fs.file(
+            "etc/mempoolctl-guest.env",
+            format!("MODULE={}\n", self.module).into_bytes(),
+            0o644,
+        );
         fs.file("init", INIT.as_bytes().to_vec(), 0o755);
         fs.file(
             "lib/mempoolctl-test.sh",
             TEST_LIB.as_bytes().to_vec(),
             0o644,
         );
-        fs.file(
-            "scenario.sh",
-            self.scenario.script().as_bytes().to_vec(),
-            0o755,
-        );
+        fs.file("scenario.sh", self.scenario.script().into_bytes(), 0o755);
         fs.file(
             "etc/passwd",
             b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n".to_vec(),
@@ -228,6 +262,18 @@ impl GuestImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vermagic_copy_differs_only_in_the_release() {
+        let data = b"\0license=GPL\0vermagic=7.3.9 preempt mod_unload \0";
+        let bad = with_other_vermagic(data, "7.3.9").unwrap();
+        assert_eq!(
+            &bad[..],
+            b"\0license=GPL\0vermagic=8.4.0 preempt mod_unload \0"
+        );
+        assert_eq!(with_other_vermagic(data, "6.1.0"), None);
+        assert_eq!(with_other_vermagic(b"vermagic=abc", "abc"), None);
+    }
 
     #[test]
     fn creates_parents_once_and_writes_newc() {

@@ -2,7 +2,7 @@
 
 use crate::accel::{self, Accel, AccelChoice};
 use crate::console::{add_splats, find_splats, Splat};
-use crate::scenario::{parse_results, TestResult, Verdict};
+use crate::scenario::{parse_figures, parse_results, TestResult, Verdict};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -106,6 +106,8 @@ pub struct RunOutcome {
     pub tests: Vec<TestResult>,
     pub verdict: Option<Verdict>,
     pub splats: Vec<Splat>,
+    /// The scenario's `# figure` counts, for the summary.
+    pub figures: Vec<(String, u64)>,
 }
 
 impl RunOutcome {
@@ -284,6 +286,7 @@ fn attempt(
         tests,
         verdict,
         splats,
+        figures: parse_figures(&results),
     }))
 }
 
@@ -322,6 +325,7 @@ pub(crate) mod tests {
             tests,
             verdict,
             splats: find_splats(console),
+            figures: parse_figures(results),
         }
     }
 

@@ -11,26 +11,48 @@ pub enum Scenario {
     Demo,
     /// Every module feature checked once, then a kmemleak scan.
     Smoke,
+    /// Bad input everywhere: refused clearly, nothing changed, no splat; the
+    /// mempool guarantee under failslab; non-root users; random bytes.
+    Faults,
+    /// 1000 load/unload cycles, 8 concurrent processes, unload while holding.
+    Stress,
+    /// smoke, faults and stress in one boot.
+    All,
     /// A scenario with a check that must fail: proves failures reach the host.
     SelfTestFail,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::Demo, Scenario::Smoke, Scenario::SelfTestFail];
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Demo,
+        Scenario::Smoke,
+        Scenario::Faults,
+        Scenario::Stress,
+        Scenario::All,
+        Scenario::SelfTestFail,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Demo => "demo",
             Self::Smoke => "smoke",
+            Self::Faults => "faults",
+            Self::Stress => "stress",
+            Self::All => "all",
             Self::SelfTestFail => "selftest-fail",
         }
     }
 
-    pub fn script(self) -> &'static str {
+    pub fn script(self) -> String {
         match self {
-            Self::Demo => include_str!("../guest/demo.sh"),
-            Self::Smoke => include_str!("../guest/smoke.sh"),
-            Self::SelfTestFail => include_str!("../guest/selftest-fail.sh"),
+            Self::Demo => include_str!("../guest/demo.sh").to_owned(),
+            Self::Smoke => include_str!("../guest/smoke.sh").to_owned(),
+            Self::Faults => include_str!("../guest/faults.sh").to_owned(),
+            Self::Stress => include_str!("../guest/stress.sh").to_owned(),
+            Self::All => [Self::Smoke, Self::Faults, Self::Stress]
+                .map(Self::script)
+                .join("\n"),
+            Self::SelfTestFail => include_str!("../guest/selftest-fail.sh").to_owned(),
         }
     }
 }
@@ -108,6 +130,30 @@ pub fn parse_results(text: &str) -> (Vec<TestResult>, Option<Verdict>) {
     (tests, verdict)
 }
 
+/// `# figure NAME=N` lines: the scenario's own counts (bad inputs tried,
+/// cycles, concurrent operations, leaks found), in order of appearance; a
+/// figure reported twice (smoke, then stress in `all`) is summed.
+pub fn parse_figures(text: &str) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for line in text.lines() {
+        let Some((name, value)) = line
+            .trim_end_matches('\r')
+            .strip_prefix("# figure ")
+            .and_then(|r| r.split_once('='))
+        else {
+            continue;
+        };
+        let Ok(value) = value.trim().parse::<u64>() else {
+            continue;
+        };
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => *v += value,
+            None => out.push((name.to_owned(), value)),
+        }
+    }
+    out
+}
+
 fn parse_verdict(rest: &str) -> Option<Verdict> {
     let mut words = rest.split_whitespace();
     let pass = match words.next()? {
@@ -151,6 +197,23 @@ mod tests {
                 failed: 1
             })
         );
+    }
+
+    #[test]
+    fn figures_are_summed_by_name() {
+        let text = "# figure cycles=1000\r\n# figure bad_inputs=40\n# kmsg x\n# figure cycles=5\n# figure junk=x\n";
+        assert_eq!(
+            parse_figures(text),
+            vec![("cycles".to_owned(), 1005), ("bad_inputs".to_owned(), 40)]
+        );
+    }
+
+    #[test]
+    fn all_runs_every_suite_once() {
+        let all = Scenario::All.script();
+        for s in [Scenario::Smoke, Scenario::Faults, Scenario::Stress] {
+            assert_eq!(all.matches(&s.script()).count(), 1, "{s}");
+        }
     }
 
     #[test]

@@ -231,9 +231,22 @@ fn test() -> Result<()> {
         "demo scenario passes",
         vm(&parts, &parts.ko, "demo", &["--quiet".into()])? == 0,
     );
+    let junit = std::env::temp_dir().join(format!("mempoolctl-all-{}.xml", std::process::id()));
+    let code = vm(
+        &parts,
+        &parts.ko,
+        "all",
+        &[
+            "--quiet".into(),
+            "--junit".into(),
+            junit.display().to_string(),
+        ],
+    )?;
+    let report = std::fs::read_to_string(&junit).unwrap_or_default();
+    let _ = std::fs::remove_file(&junit);
     record(
-        "smoke scenario passes",
-        vm(&parts, &parts.ko, "smoke", &["--quiet".into()])? == 0,
+        "all scenario (smoke, faults, stress) passes, with a clean JUnit report",
+        code == 0 && report.contains("<testsuite ") && report.contains(" failures=\"0\""),
     );
     // Negative cases: the suite must be able to fail.
     record(

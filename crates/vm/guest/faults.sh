@@ -1,0 +1,111 @@
+# faults: every bad input gets a clear error and changes nothing; the mempool
+# guarantee under failslab; non-root users; random bytes at every control file.
+kmemleak_reset
+
+# --- bad load parameters, straight to the kernel: refused, nothing half-loaded
+for p in min_nr=0 min_nr=-1 min_nr=4097 min_nr=2147483648 min_nr=abc min_nr= min_nr=6x object_size=0 object_size=7 object_size=99999999 object_size=abc "min_nr=4096 object_size=131072"; do
+	check_refused "insmod $p refused" insmod $KO $p
+	check_absent "no cache left after $p" $SLAB
+done
+check_log "min_nr=0: the module names parameter and range" "$MODULE: invalid min_nr=0: allowed range is 1..=4096"
+check_log "object_size=0: the module names parameter and range" "$MODULE: invalid object_size=0: allowed range is 8..=131072"
+check_log "oversized reserve explained" "exceeds 67108864"
+check_log "min_nr=abc: refused by the kernel's parameter parser" "invalid for parameter \`min_nr'"
+
+# --- the same through mempoolctl: refused before the kernel, with the range
+for a in "--min-nr 0" "--min-nr -1" "--min-nr 2147483648" "--min-nr abc" "--min-nr=" "--object-size 0" "--object-size 99999999" "--object-size x" "--min-nr 4096 --object-size 131072"; do
+	check_refused "mempoolctl load $a refused" mempoolctl load $a
+done
+check_msg "mempoolctl load --min-nr 0 names the range" "min_nr=0 is out of range: allowed 1..=4096" mempoolctl load --min-nr 0
+check_msg "a bad MEMPOOLCTL_MIN_NR names its source" "from \$MEMPOOLCTL_MIN_NR" env MEMPOOLCTL_MIN_NR=9999 mempoolctl load
+check_msg "wrong vermagic: ENOEXEC with both vermagics" "the kernel's vermagic:" mempoolctl load --ko $BAD_KO
+check_msg "wrong vermagic: the .ko's vermagic shown too" "the .ko's vermagic:" mempoolctl load --ko $BAD_KO
+check_absent "nothing loaded by the bad .ko" /sys/module/$MODULE
+check_msg "missing .ko: named, with the fix" "mempoolctl build" mempoolctl load --ko /nonexistent.ko
+check_msg "unload when absent" "is not loaded" mempoolctl unload
+check_fails "rmmod when absent" rmmod $MODULE
+
+# --- loading twice: EEXIST with the current parameters
+check "load min_nr=5" mempoolctl load --min-nr 5 --object-size 4096
+check_msg "load twice: shows the loaded parameters" "loaded now with min_nr=5 object_size=4096" mempoolctl load --min-nr 6
+check_refused "insmod twice refused" insmod $KO
+check_eq "still min_nr 5" 5 cat $SYSFS/min_nr
+
+# --- garbage at every control file: EINVAL, nothing changed
+check "hold 2 so release has something" sh -c "echo 2 > $SYSFS/hold"
+LONG=$(head -c 5000 /dev/zero | tr '\0' 7)
+for f in hold release resize bench; do
+	for v in abc "" -1 0 12abc 0x10 " 7" "4 4" 99999999999999999999 4294967302 "$LONG"; do
+		check_refused "$f refuses '$(echo "$v" | head -c 24)'" sh -c "printf '%s\\n' '$v' > $SYSFS/$f"
+	done
+done
+check_refused "release more than held" sh -c "echo 3 > $SYSFS/release"
+check_refused "resize 0 (mempool_resize would BUG)" sh -c "echo 0 > $SYSFS/resize"
+check_refused "hold above 65536" sh -c "echo 65537 > $SYSFS/hold"
+check_refused "mempoolctl resize 0 refused before the kernel" mempoolctl resize 0
+check_refused "mempoolctl release garbage" mempoolctl release lots
+check_log "a refused write is logged with its reason" "$MODULE: resize: invalid input \"0\": expected a min_nr 1..=4096"
+check_consistent "counters consistent after bad writes"
+
+# --- unload while a sysfs file is open: the file goes stale, nothing crashes
+exec 5<$SYSFS/in_use
+check "unload while a stats file is open" mempoolctl unload
+check_fails "the stale file refuses reads" sh -c "cat <&5"
+exec 5<&-
+
+# --- a non-root user: refused with the reason, nothing changed
+echo 1 >/proc/sys/kernel/dmesg_restrict
+check_msg "non-root load: EPERM explained" "needs root or CAP_SYS_MODULE" su -s /bin/sh nobody -c "mempoolctl load --ko $KO"
+check_absent "non-root load changed nothing" /sys/module/$MODULE
+check "load as root" insmod $KO
+check_msg "non-root unload: EPERM explained" "needs root or CAP_SYS_MODULE" su -s /bin/sh nobody -c "mempoolctl unload"
+check_msg "non-root hold: control files are root-only" "writable by root only" su -s /bin/sh nobody -c "mempoolctl hold 1"
+check_msg "non-root log under dmesg_restrict" "dmesg_restrict" su -s /bin/sh nobody -c "mempoolctl log"
+check "non-root can read stats" su -s /bin/sh nobody -c "mempoolctl stats"
+check_eq "nothing held after the non-root attempts" 0 cat $SYSFS/in_use
+echo 0 >/proc/sys/kernel/dmesg_restrict
+BAD_INPUTS=$((BAD_INPUTS + 5))
+check "unload after the non-root checks" rmmod $MODULE
+
+# --- the mempool guarantee: with the slab failing 100% (failslab on this cache
+# only), exactly min_nr allocations still succeed, from the reserve
+check "load for the guarantee" insmod $KO min_nr=6
+FS=/sys/kernel/debug/failslab
+check "failslab: fail every allocation from $MODULE" sh -c "
+	echo Y > $FS/cache-filter && echo 1 > $SLAB/failslab &&
+	echo N > $FS/task-filter && echo 0 > $FS/space && echo 1 > $FS/interval &&
+	echo -1 > $FS/times && echo 0 > $FS/verbose && echo 100 > $FS/probability"
+check_msg "hold 7 with the slab failing: the 7th fails cleanly (ENOMEM)" "pool is exhausted" mempoolctl hold 7
+check_eq "exactly min_nr elements were served" 6 cat $SYSFS/in_use
+check_eq "all of them from the reserve" 6 cat $SYSFS/reserve_served
+check_eq "reserve empty" 0 cat $SYSFS/curr_nr
+check_eq "one failed allocation counted" 1 cat $SYSFS/alloc_failed
+check "release all with the slab still failing" sh -c "echo all > $SYSFS/release"
+check_eq "frees refilled the reserve" 6 cat $SYSFS/curr_nr
+check_eq "reserve_refilled 6" 6 cat $SYSFS/reserve_refilled
+check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > $SLAB/failslab && echo N > $FS/cache-filter"
+check "hold 3 with the slab healthy" sh -c "echo 3 > $SYSFS/hold"
+check_eq "slab served them: reserve_served unchanged" 6 cat $SYSFS/reserve_served
+check_eq "reserve still full" 6 cat $SYSFS/curr_nr
+check "unload after the guarantee test" mempoolctl unload
+
+# --- random bytes at every control file (bounded): refused or applied, never a splat
+check "load small for random writes" insmod $KO min_nr=4 object_size=64
+n=0
+for f in hold release resize bench; do
+	i=0
+	while [ $i -lt 50 ]; do
+		len=$(($(od -An -N1 -tu1 /dev/urandom) % 40 + 1))
+		head -c $len /dev/urandom >$SYSFS/$f 2>/dev/null
+		i=$((i + 1))
+		n=$((n + 1))
+	done
+done
+BAD_INPUTS=$((BAD_INPUTS + n))
+figure random_writes $n
+check_consistent "random bytes: counters consistent"
+check "random bytes: module still answers" mempoolctl stats
+check "unload after random bytes" mempoolctl unload
+
+figure bad_inputs $BAD_INPUTS
+check_no_leaks "kmemleak: no leaks after faults"
