@@ -143,3 +143,40 @@ mod tests {
         assert!(ModuleParams::new(4096, 16384).is_ok());
     }
 }
+
+#[cfg(test)]
+mod c_limits {
+    use super::limits;
+
+    /// The C twin's limits header, value for value the same as limits.rs.
+    #[test]
+    fn c_twin_limits_match_limits_rs() {
+        let header = include_str!("../../../module/c/c_mempool_limits.h");
+        let define = |name: &str| -> u64 {
+            header
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("#define MEMPOOL_{name} ")))
+                .unwrap_or_else(|| panic!("MEMPOOL_{name} missing from c_mempool_limits.h"))
+                .trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("MEMPOOL_{name}: {e}"))
+        };
+        let expected: [(&str, u64); 9] = [
+            ("MIN_NR_MIN", limits::MIN_NR_MIN.into()),
+            ("MIN_NR_MAX", limits::MIN_NR_MAX.into()),
+            ("OBJECT_SIZE_MIN", limits::OBJECT_SIZE_MIN.into()),
+            ("OBJECT_SIZE_MAX", limits::OBJECT_SIZE_MAX.into()),
+            ("RESERVE_BYTES_MAX", limits::RESERVE_BYTES_MAX),
+            ("HOLD_MAX", limits::HOLD_MAX.into()),
+            ("BENCH_MAX", limits::BENCH_MAX.into()),
+            ("MIN_NR_DEFAULT", limits::MIN_NR_DEFAULT.into()),
+            ("OBJECT_SIZE_DEFAULT", limits::OBJECT_SIZE_DEFAULT.into()),
+        ];
+        for (name, value) in expected {
+            assert_eq!(define(name), value, "MEMPOOL_{name}");
+        }
+        // Every define in the header is checked above.
+        let defines = header.lines().filter(|l| l.starts_with("#define MEMPOOL_")).count();
+        assert_eq!(defines, expected.len());
+    }
+}
