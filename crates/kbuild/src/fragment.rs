@@ -52,7 +52,7 @@ impl Fragment {
                 continue;
             }
             match line.split_once('=') {
-                Some((name, value)) if name.starts_with("CONFIG_") && !value.is_empty() => {
+                Some((name, value)) if is_option_name(name) && !value.is_empty() => {
                     wanted.insert(name.to_owned(), value.to_owned());
                 }
                 _ => {
@@ -70,6 +70,7 @@ impl Fragment {
         })
     }
 
+    /// The fragment as written.
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -96,6 +97,16 @@ impl Fragment {
             .map(|(name, value)| format!("{name}={value}"))
             .collect()
     }
+}
+
+/// `CONFIG_` followed by at least one of `[A-Z0-9_]`, as Kconfig writes them.
+fn is_option_name(name: &str) -> bool {
+    name.strip_prefix("CONFIG_").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    })
 }
 
 #[cfg(test)]
@@ -125,6 +136,20 @@ mod tests {
             err.to_string(),
             "frag:2: not a Kconfig assignment (`CONFIG_X=y`, `CONFIG_X=n` or `# CONFIG_X is not set`): \"RUST=y\""
         );
+        for bad in ["CONFIG_X = y", "CONFIG_=y", "CONFIG_lower=y"] {
+            assert!(Fragment::parse(bad, "f").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lean_fragment_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/kernel/lean.fragment");
+        let f = Fragment::load(&path).unwrap();
+        // The lean kernel is the test kernel without KASAN.
+        assert!(f
+            .missing_in("CONFIG_KASAN=y\n")
+            .iter()
+            .any(|m| m.starts_with("CONFIG_KASAN")));
     }
 
     #[test]

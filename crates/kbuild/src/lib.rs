@@ -96,6 +96,9 @@ impl KernelBuild {
 
 /// What goes into a test kernel; its hash is the cache key.
 pub struct KernelSpec {
+    /// `test` (KASAN, kmemleak, lockdep: the VM suite's) or `lean` (benchmarks);
+    /// recorded in the cache dir's `name` file so tools can pick by role.
+    pub name: String,
     pub source_tarball: PathBuf,
     pub fragment: Fragment,
     pub toolchain: Toolchain,
@@ -103,6 +106,8 @@ pub struct KernelSpec {
 }
 
 const COMPLETE_STAMP: &str = "mempoolctl-complete";
+/// Role of a cached kernel (`test`, `lean`); absent in caches from before roles.
+pub const NAME_FILE: &str = "name";
 
 impl KernelSpec {
     /// Finds `/usr/src/linux-source-<series>.tar.*`.
@@ -141,14 +146,22 @@ impl KernelSpec {
         let dir = self.build_dir();
         let out = dir.join("out");
         if dir.join(COMPLETE_STAMP).exists() {
-            log(&format!("test kernel: cached at {}", out.display()));
+            log(&format!(
+                "{} kernel: cached at {}",
+                self.name,
+                out.display()
+            ));
+            if !dir.join(NAME_FILE).exists() {
+                fs::write(dir.join(NAME_FILE), &self.name).map_err(io("name file"))?;
+            }
             return KernelBuild::open(&out);
         }
         fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
         let src = dir.join("src");
         if !src.join("Makefile").exists() {
             log(&format!(
-                "test kernel: unpacking {}",
+                "{} kernel: unpacking {}",
+                self.name,
                 self.source_tarball.display()
             ));
             fs::create_dir_all(&src).map_err(io("create source dir"))?;
@@ -169,7 +182,10 @@ impl KernelSpec {
             c
         };
         if !out.join(".config").exists() || !dir.join("configured").exists() {
-            log("test kernel: configuring (tinyconfig + fragment)");
+            log(&format!(
+                "{} kernel: configuring (tinyconfig + fragment)",
+                self.name
+            ));
             run_logged(&mut make(&["rustavailable"]), &dir.join("config.log"), None)?;
             run_logged(&mut make(&["tinyconfig"]), &dir.join("config.log"), None)?;
             let mut merge = Command::new(src.join("scripts/kconfig/merge_config.sh"));
@@ -193,11 +209,13 @@ impl KernelSpec {
             fs::write(dir.join("configured"), "").map_err(io("stamp"))?;
         }
         log(&format!(
-            "test kernel: building with -j{jobs} (about 10 min on 2 cores; log: {})",
+            "{} kernel: building with -j{jobs} (about 10 min on 2 cores; log: {})",
+            self.name,
             build_log.display()
         ));
         let j = format!("-j{jobs}");
         run_logged(&mut make(&[&j]), &build_log, Some("kernel"))?;
+        fs::write(dir.join(NAME_FILE), &self.name).map_err(io("name file"))?;
         fs::write(dir.join(COMPLETE_STAMP), self.cache_key()).map_err(io("stamp"))?;
         KernelBuild::open(&out)
     }

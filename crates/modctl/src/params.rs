@@ -176,7 +176,10 @@ mod c_limits {
             assert_eq!(define(name), value, "MEMPOOL_{name}");
         }
         // Every define in the header is checked above.
-        let defines = header.lines().filter(|l| l.starts_with("#define MEMPOOL_")).count();
+        let defines = header
+            .lines()
+            .filter(|l| l.starts_with("#define MEMPOOL_"))
+            .count();
         assert_eq!(defines, expected.len());
     }
 }

@@ -103,6 +103,10 @@ pub fn parse_bench(text: &str) -> Result<Option<Bench>, MalformedBench> {
         if vals[i].is_some() {
             return Err(MalformedBench);
         }
+        // Digits only: the one newline allowed is the line's own, trimmed above.
+        if v.contains('\n') {
+            return Err(MalformedBench);
+        }
         vals[i] = Some(parse_u64(v).ok_or(MalformedBench)?);
     }
     match vals {

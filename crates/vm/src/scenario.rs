@@ -147,7 +147,7 @@ pub fn parse_figures(text: &str) -> Vec<(String, u64)> {
             continue;
         };
         match out.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => *v += value,
+            Some((_, v)) => *v = v.saturating_add(value),
             None => out.push((name.to_owned(), value)),
         }
     }

@@ -24,12 +24,19 @@ enum Task {
     /// Install (idempotently, as root) the packages, bindgen and rust-src the VM path needs.
     Provision,
     /// Build (or reuse from the cache) the Rust-enabled test kernel; prints its build directory.
-    Kernel,
+    Kernel {
+        /// The lean kernel for benchmarks instead (no KASAN, kmemleak, lockdep).
+        #[arg(long)]
+        lean: bool,
+    },
     /// The main job: build everything needed, boot the VM, load with min_nr=6, stats, log, unload.
     Demo,
     /// Run one VM scenario with freshly built parts (e.g. `cargo xtask vm smoke -- -v`).
     Vm {
         scenario: String,
+        /// Which module the scenario drives: rust or c.
+        #[arg(long, default_value = "rust")]
+        flavor: String,
         /// Extra arguments for `mempoolctl vm`.
         #[arg(last = true)]
         extra: Vec<String>,
@@ -71,16 +78,22 @@ fn provision() -> Result<()> {
 }
 
 fn test_kernel() -> Result<KernelBuild> {
+    kernel("test")
+}
+
+/// The kernel built from `config/kernel/<name>.fragment`, cached.
+fn kernel(name: &str) -> Result<KernelBuild> {
     let spec = KernelSpec {
+        name: name.to_owned(),
         source_tarball: KernelSpec::find_source("7.3")?,
-        fragment: Fragment::load(&repo_root().join("config/kernel/test.fragment"))?,
+        fragment: Fragment::load(&repo_root().join(format!("config/kernel/{name}.fragment")))?,
         toolchain: Toolchain::test_kernel(),
         cache_root: kbuild::cache_root(),
     };
     Ok(spec.ensure_built(jobs(), &|m| eprintln!("[xtask] {m}"))?)
 }
 
-/// Builds `module_dir` against the test kernel; `extra` are make variables.
+/// Builds `module_dir` against `kernel`; `extra` are make variables.
 fn build_module(kernel: &KernelBuild, module_dir: &Path, extra: &[String]) -> Result<PathBuf> {
     let log = module_dir.join("build.log");
     let _ = std::fs::remove_file(&log);
@@ -93,8 +106,8 @@ fn build_module(kernel: &KernelBuild, module_dir: &Path, extra: &[String]) -> Re
         &log,
     )?;
     kos.into_iter()
-        .find(|k| k.ends_with("rust_mempool.ko"))
-        .context("kbuild produced no rust_mempool.ko")
+        .next()
+        .with_context(|| format!("kbuild produced no .ko in {}", module_dir.display()))
 }
 
 /// A statically linked mempoolctl: it runs on the host and inside the guest.
@@ -125,28 +138,54 @@ fn static_mempoolctl() -> Result<PathBuf> {
 
 struct Parts {
     kernel: KernelBuild,
-    ko: PathBuf,
+    /// `rust_mempool.ko` and `c_mempool.ko`.
+    rust_ko: PathBuf,
+    c_ko: PathBuf,
     ctl: PathBuf,
 }
 
-fn prepare() -> Result<Parts> {
+fn prepare_with(kernel: impl FnOnce() -> Result<KernelBuild>) -> Result<Parts> {
     phase("provision", provision)?;
-    let kernel = phase("test kernel", test_kernel)?;
-    let ko = phase("module build", || {
+    let kernel = phase("kernel", kernel)?;
+    let rust_ko = phase("module build (rust)", || {
         build_module(&kernel, &repo_root().join("module"), &[])
     })?;
+    let c_ko = phase("module build (c)", || {
+        build_module(&kernel, &repo_root().join("module/c"), &[])
+    })?;
     let ctl = phase("static mempoolctl", static_mempoolctl)?;
-    Ok(Parts { kernel, ko, ctl })
+    Ok(Parts {
+        kernel,
+        rust_ko,
+        c_ko,
+        ctl,
+    })
 }
 
-/// Runs `mempoolctl vm`; returns its exit code.
-fn vm(parts: &Parts, ko: &Path, scenario: &str, extra: &[String]) -> Result<i32> {
+fn prepare() -> Result<Parts> {
+    prepare_with(test_kernel)
+}
+
+/// Runs `mempoolctl vm` with both modules in the guest, driving `flavor`'s
+/// (`ko` replaces that flavor's module, e.g. with a broken build); returns its exit code.
+fn vm(
+    parts: &Parts,
+    flavor: &str,
+    ko: Option<&Path>,
+    scenario: &str,
+    extra: &[String],
+) -> Result<i32> {
+    let (own, other) = match flavor {
+        "c" => (ko.unwrap_or(&parts.c_ko), &parts.rust_ko),
+        _ => (ko.unwrap_or(&parts.rust_ko), &parts.c_ko),
+    };
     let status = Command::new(&parts.ctl)
-        .arg("vm")
-        .arg("--kernel")
+        .args(["--flavor", flavor, "vm", "--kernel"])
         .arg(&parts.kernel.bzimage)
         .arg("--ko")
-        .arg(ko)
+        .arg(own)
+        .arg("--ko")
+        .arg(other)
         .args(["--scenario", scenario])
         .args(extra)
         .status()
@@ -154,10 +193,10 @@ fn vm(parts: &Parts, ko: &Path, scenario: &str, extra: &[String]) -> Result<i32>
     Ok(status.code().unwrap_or(1))
 }
 
-/// Copies module/ sources into a fresh directory (for variant builds).
-fn copy_module_sources(dest: &Path) -> Result<()> {
+/// Copies a module's sources into a fresh directory (for variant builds).
+fn copy_module_sources(src: &Path, dest: &Path) -> Result<()> {
     std::fs::create_dir_all(dest)?;
-    for entry in std::fs::read_dir(repo_root().join("module"))? {
+    for entry in std::fs::read_dir(src)? {
         let p = entry?.path();
         let name = p
             .file_name()
@@ -227,52 +266,47 @@ fn test() -> Result<()> {
     let unit_failed = if out.status.success() { uf } else { uf.max(1) };
 
     let parts = prepare()?;
+    let quiet = || vec!["--quiet".to_owned()];
     record(
         "demo scenario passes",
-        vm(&parts, &parts.ko, "demo", &["--quiet".into()])? == 0,
+        vm(&parts, "rust", None, "demo", &quiet())? == 0,
     );
-    let junit = std::env::temp_dir().join(format!("mempoolctl-all-{}.xml", std::process::id()));
-    let code = vm(
-        &parts,
-        &parts.ko,
-        "all",
-        &[
-            "--quiet".into(),
-            "--junit".into(),
-            junit.display().to_string(),
-        ],
-    )?;
-    let report = std::fs::read_to_string(&junit).unwrap_or_default();
-    let _ = std::fs::remove_file(&junit);
-    record(
-        "all scenario (smoke, faults, stress) passes, with a clean JUnit report",
-        code == 0 && report.contains("<testsuite ") && report.contains(" failures=\"0\""),
-    );
+    for flavor in ["rust", "c"] {
+        let junit = std::env::temp_dir().join(format!(
+            "mempoolctl-all-{flavor}-{}.xml",
+            std::process::id()
+        ));
+        let mut extra = quiet();
+        extra.extend(["--junit".to_owned(), junit.display().to_string()]);
+        let code = vm(&parts, flavor, None, "all", &extra)?;
+        let report = std::fs::read_to_string(&junit).unwrap_or_default();
+        let _ = std::fs::remove_file(&junit);
+        record(
+            &format!("all scenario (smoke, faults, stress) passes for --flavor {flavor}, with a clean JUnit report"),
+            code == 0 && report.contains("<testsuite ") && report.contains(" failures=\"0\""),
+        );
+    }
     // Negative cases: the suite must be able to fail.
     record(
         "a failing guest check fails the run (exit 3)",
-        vm(&parts, &parts.ko, "selftest-fail", &["--quiet".into()])? == 3,
+        vm(&parts, "rust", None, "selftest-fail", &quiet())? == 3,
     );
-    let broken_dir = std::env::temp_dir().join(format!("mempoolctl-broken-{}", std::process::id()));
-    copy_module_sources(&broken_dir)?;
-    let broken = build_module(&parts.kernel, &broken_dir, &["MEMPOOL_FAULT=leak".into()])?;
-    let work = broken_dir.join("vm");
-    let code = vm(
-        &parts,
-        &broken,
-        "demo",
-        &[
-            "--quiet".into(),
-            "--work-dir".into(),
-            work.display().to_string(),
-        ],
-    )?;
-    let console = std::fs::read_to_string(work.join("console.log")).unwrap_or_default();
-    record(
-        "a module leaking one element fails the run with the leak reported",
-        code == 3 && console.contains("Objects remaining"),
-    );
-    let _ = std::fs::remove_dir_all(&broken_dir);
+    for (flavor, dir) in [("rust", "module"), ("c", "module/c")] {
+        let broken_dir =
+            std::env::temp_dir().join(format!("mempoolctl-broken-{flavor}-{}", std::process::id()));
+        copy_module_sources(&repo_root().join(dir), &broken_dir)?;
+        let broken = build_module(&parts.kernel, &broken_dir, &["MEMPOOL_FAULT=leak".into()])?;
+        let work = broken_dir.join("vm");
+        let mut extra = quiet();
+        extra.extend(["--work-dir".to_owned(), work.display().to_string()]);
+        let code = vm(&parts, flavor, Some(&broken), "demo", &extra)?;
+        let console = std::fs::read_to_string(work.join("console.log")).unwrap_or_default();
+        record(
+            &format!("a {flavor} module leaking one element fails the run with the leak reported"),
+            code == 3 && console.contains("Objects remaining"),
+        );
+        let _ = std::fs::remove_dir_all(&broken_dir);
+    }
 
     println!("[xtask] unit tests: {up} passed, {uf} failed");
     println!("{} passed, {} failed", up + passed, unit_failed + failed);
@@ -285,22 +319,27 @@ fn test() -> Result<()> {
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Provision => provision(),
-        Task::Kernel => {
-            let k = test_kernel()?;
+        Task::Kernel { lean } => {
+            provision()?;
+            let k = kernel(if lean { "lean" } else { "test" })?;
             println!("{}", k.out_dir.display());
             Ok(())
         }
         Task::Demo => {
             let parts = prepare()?;
-            let code = phase("VM run", || vm(&parts, &parts.ko, "demo", &[]))?;
+            let code = phase("VM run", || vm(&parts, "rust", None, "demo", &[]))?;
             if code != 0 {
                 bail!("the demo run failed (exit {code})");
             }
             Ok(())
         }
-        Task::Vm { scenario, extra } => {
+        Task::Vm {
+            scenario,
+            flavor,
+            extra,
+        } => {
             let parts = prepare()?;
-            let code = vm(&parts, &parts.ko, &scenario, &extra)?;
+            let code = vm(&parts, &flavor, None, &scenario, &extra)?;
             std::process::exit(code);
         }
         Task::Test => test(),

@@ -1,0 +1,271 @@
+//! Property tests for reading `<root>/dev/kmsg` and the line filters.
+
+use kmsg::{bad_news, last_seq, module_lines, read_all, since, LogLine};
+use proptest::prelude::*;
+use std::path::Path;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        // 256 cases unless PROPTEST_CASES says otherwise.
+        // No `proptest-regressions/` files in the crate: failures are reported, not stored.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// A temporary root, on tmpfs when the machine has one (fast, no disk I/O).
+fn scratch() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(t) = tempfile::tempdir_in(shm) {
+            return t;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
+
+/// One `/dev/kmsg` record as the kernel writes it.
+#[derive(Debug, Clone)]
+struct Record {
+    /// Syslog facility (0 = kernel); `rmesg` knows 0..=11.
+    facility: u8,
+    level: u8,
+    seq: u64,
+    usec: u64,
+    message: String,
+}
+
+/// Printable text without line breaks, with the separators the format uses.
+fn message() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,40}",
+        "[a-z_]{1,12}: [ -~]{0,30}",
+        "[ ,;=\\-a-z0-9]{0,20}",
+    ]
+}
+
+fn record() -> impl Strategy<Value = Record> {
+    (0u8..12, 0u8..8, any::<u64>(), any::<u64>(), message()).prop_map(
+        |(facility, level, seq, usec, message)| Record {
+            facility,
+            level,
+            seq,
+            usec,
+            message,
+        },
+    )
+}
+
+/// A record's fields as `LogLine` has them: level, seq, usec, message.
+type Fields<'a> = (Option<u8>, Option<u64>, Option<u64>, &'a str);
+
+fn kmsg_text(records: &[Record]) -> String {
+    records
+        .iter()
+        .map(|r| {
+            let prefix = u32::from(r.facility) << 3 | u32::from(r.level);
+            format!("{prefix},{},{},-;{}\n", r.seq, r.usec, r.message)
+        })
+        .collect()
+}
+
+fn line(seq: Option<u64>, message: String) -> LogLine {
+    LogLine {
+        seq,
+        usec: None,
+        level: None,
+        message,
+    }
+}
+
+/// Log lines with small, often repeated sequence numbers (some missing).
+fn log_lines() -> impl Strategy<Value = Vec<LogLine>> {
+    proptest::collection::vec(
+        (proptest::option::weighted(0.9, 0u64..40), "[a-z]{0,3}").prop_map(|(s, m)| line(s, m)),
+        0..30,
+    )
+}
+
+/// Is `sub` a subsequence of `all` (same order)?
+fn is_subsequence(sub: &[LogLine], all: &[LogLine]) -> bool {
+    let mut it = all.iter();
+    sub.iter().all(|s| it.any(|a| a == s))
+}
+
+/// A message that does not start with `<module>: `, built to come close.
+fn foreign_message(module: &'static str) -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -~]{0,20}"
+            .prop_map(move |r| format!("{module}:{r}"))
+            .prop_filter("must not be ours", move |m| !m
+                .starts_with(&format!("{module}: "))),
+        "[ -~]{0,20}".prop_map(move |r| format!("{module}x: {r}")),
+        "[ -~]{0,20}".prop_map(move |r| format!(" {module}: {r}")),
+        "[ -~]{0,20}".prop_map(move |r| format!("other: {module}: {r}")),
+        Just(module[..module.len() - 1].to_owned() + ": x"),
+        message().prop_filter("must not be ours", move |m| !m
+            .starts_with(&format!("{module}: "))),
+    ]
+}
+
+const BAD: &[&str] = &[
+    "Objects remaining",
+    "still has objects",
+    "BUG",
+    "WARNING:",
+    "KASAN",
+    "kmemleak: ",
+];
+const DETECTOR: &str = "Kernel memory leak detector";
+
+/// Messages assembled from near-misses and hits of the bad-news keywords.
+fn newsy_message() -> impl Strategy<Value = String> {
+    let piece = proptest::sample::select(
+        &[
+            "BUG",
+            "BU",
+            "G",
+            "bug",
+            "WARNING",
+            ":",
+            "WARNING:",
+            "KASAN",
+            "KAS",
+            "AN",
+            "Objects remaining",
+            "Objects",
+            " remaining",
+            "still has objects",
+            "still has",
+            " objects",
+            "kmemleak",
+            ": ",
+            "kmemleak: ",
+            "Kernel memory leak detector",
+            "Kernel memory leak",
+            " detector",
+            "rust_mempool: ",
+            "x",
+            " ",
+        ][..],
+    );
+    proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn read_all_round_trips_records(records in proptest::collection::vec(record(), 0..12)) {
+        let t = scratch();
+        std::fs::create_dir_all(t.path().join("dev")).unwrap();
+        std::fs::write(t.path().join("dev/kmsg"), kmsg_text(&records)).unwrap();
+        let lines = read_all(t.path()).unwrap();
+        let got: Vec<Fields> = lines
+            .iter()
+            .map(|l| (l.level, l.seq, l.usec, l.message.as_str()))
+            .collect();
+        let want: Vec<Fields> = records
+            .iter()
+            .map(|r| (Some(r.level), Some(r.seq), Some(r.usec), r.message.as_str()))
+            .collect();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(last_seq(&lines), records.iter().map(|r| r.seq).max());
+    }
+
+    #[test]
+    fn display_shows_seconds_and_micros(usec in any::<u64>(), msg in message()) {
+        let l = LogLine { seq: None, usec: Some(usec), level: None, message: msg.clone() };
+        let shown = l.display();
+        let (stamp, rest) = shown.split_once("] ").unwrap();
+        prop_assert_eq!(rest, msg.as_str());
+        let (secs, micros) = stamp.trim_start_matches('[').trim().split_once('.').unwrap();
+        prop_assert_eq!(micros.len(), 6);
+        prop_assert_eq!(secs.parse::<u64>().unwrap(), usec / 1_000_000);
+        prop_assert_eq!(micros.parse::<u64>().unwrap(), usec % 1_000_000);
+        let bare = LogLine { usec: None, ..l };
+        prop_assert_eq!(bare.display(), msg);
+    }
+
+    #[test]
+    fn module_lines_are_exactly_the_prefixed_ones(
+        tagged in proptest::collection::vec(
+            prop_oneof![
+                "[ -~]{0,20}".prop_map(|r| (true, format!("rust_mempool: {r}"))),
+                foreign_message("rust_mempool").prop_map(|m| (false, m)),
+            ],
+            0..20,
+        )
+    ) {
+        let lines: Vec<LogLine> = tagged
+            .iter()
+            .enumerate()
+            .map(|(i, (_, m))| line(Some(i as u64), m.clone()))
+            .collect();
+        let got: Vec<&LogLine> = module_lines(&lines, "rust_mempool");
+        let want: Vec<&LogLine> = lines
+            .iter()
+            .zip(&tagged)
+            .filter(|(_, (ours, _))| *ours)
+            .map(|(l, _)| l)
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn since_keeps_exactly_the_newer_lines(lines in log_lines(), after in proptest::option::of(0u64..45)) {
+        let got = since(&lines, after);
+        prop_assert!(is_subsequence(&got, &lines));
+        match after {
+            None => prop_assert_eq!(&got, &lines),
+            Some(a) => {
+                prop_assert!(got.iter().all(|l| l.seq.is_none_or(|s| s > a)));
+                let newer = |v: &[LogLine]| v.iter().filter(|l| l.seq.is_some_and(|s| s > a)).count();
+                prop_assert_eq!(newer(&got), newer(&lines));
+            }
+        }
+    }
+
+    #[test]
+    fn last_seq_is_the_maximum_and_nothing_is_newer(lines in log_lines()) {
+        let last = last_seq(&lines);
+        prop_assert_eq!(last, lines.iter().filter_map(|l| l.seq).max());
+        if let Some(last) = last {
+            prop_assert!(lines.iter().any(|l| l.seq == Some(last)));
+            prop_assert!(since(&lines, Some(last)).iter().all(|l| l.seq.is_none()));
+        }
+        // A mark taken before new lines arrive yields exactly those lines.
+        let mut later = lines.clone();
+        let next = last.map_or(0, |s| s + 1);
+        later.push(line(Some(next), "new".into()));
+        later.push(line(Some(next + 1), "newer".into()));
+        let fresh: Vec<LogLine> = since(&later, last).into_iter().filter(|l| l.seq.is_some()).collect();
+        match last {
+            Some(_) => prop_assert_eq!(fresh, later[lines.len()..].to_vec()),
+            None => prop_assert_eq!(fresh.len(), 2),
+        }
+    }
+
+    #[test]
+    fn bad_news_flags_exactly_keyword_lines(msgs in proptest::collection::vec(newsy_message(), 0..12)) {
+        let lines: Vec<LogLine> = msgs.iter().map(|m| line(None, m.clone())).collect();
+        let flagged = bad_news(&lines);
+        prop_assert!(flagged.iter().all(|l| BAD.iter().any(|b| l.message.contains(b))));
+        prop_assert!(flagged.iter().all(|l| !l.message.contains(DETECTOR)));
+        let want: Vec<&LogLine> = lines
+            .iter()
+            .filter(|l| BAD.iter().any(|b| l.message.contains(b)) && !l.message.contains(DETECTOR))
+            .collect();
+        prop_assert_eq!(flagged, want);
+    }
+
+    #[test]
+    fn bad_news_never_flags_keyword_free_lines(msgs in proptest::collection::vec(message(), 0..12)) {
+        let lines: Vec<LogLine> = msgs
+            .iter()
+            .filter(|m| !BAD.iter().any(|b| m.contains(b)))
+            .map(|m| line(None, m.clone()))
+            .collect();
+        prop_assert!(bad_news(&lines).is_empty());
+    }
+}
