@@ -444,7 +444,7 @@ fn load(ctx: &Ctx, ui: Ui) -> Result<i32> {
         let from: Vec<String> = ["module.min_nr", "module.object_size"]
             .into_iter()
             .filter_map(|name| match ctx.settings.source(name) {
-                settings::Source::Flag => None,
+                settings::Source::Flag | settings::Source::Default => None,
                 src => Some(format!("{name} from {src}")),
             })
             .collect();

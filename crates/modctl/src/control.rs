@@ -35,7 +35,7 @@ impl fmt::Display for Control {
 pub enum ControlError {
     #[error("{} does not exist: {module} is not loaded; load it with `mempoolctl load`", path.display())]
     NotLoaded { module: String, path: PathBuf },
-    #[error("writing {value:?} to {}: {errno} ({}): {cause}; fix: {fix}", path.display(), errno.desc())]
+    #[error("writing {value:?} to {}: {errno}: {cause}; fix: {fix}", path.display())]
     Refused {
         path: PathBuf,
         value: String,

@@ -19,7 +19,7 @@ pub enum LifecycleError {
     NotLive { name: String },
     #[error("{name} is still listed in /sys/module after unloading; see `mempoolctl log`")]
     StillPresent { name: String },
-    #[error("{op} failed: {errno} ({}): {cause}; fix: {fix}", errno.desc())]
+    #[error("{op} failed: {errno}: {cause}; fix: {fix}")]
     Kernel {
         op: &'static str,
         errno: Errno,

@@ -78,4 +78,13 @@ check "MEMPOOLCTL_MIN_NR beats the file, --min-nr beats both" sh -c "MEMPOOLCTL_
 check "mempoolctl doctor: this kernel loads modules and we may" sh -c "mempoolctl doctor --json >/tmp/d.json; for id in kernel-modules privileges modules-disabled lockdown; do grep -A2 \"\\\"id\\\": \\\"\$id\\\"\" /tmp/d.json | grep -q '\"status\": \"pass\"' || exit 1; done"
 check_msg "mempoolctl doctor: no headers in the guest, with the fix" "apt install linux-headers-" mempoolctl doctor
 
+# --- the twin: both modules at once, each driven by its flavor
+if [ $MODULE = rust_mempool ]; then OTHER=c_mempool OTHER_FLAVOR=c; else OTHER=rust_mempool OTHER_FLAVOR=rust; fi
+if [ -e /lib/modules/$(uname -r)/extra/$OTHER.ko ]; then
+	check "both twins loaded at once" sh -c "mempoolctl -q load --min-nr 3 && mempoolctl -q --flavor $OTHER_FLAVOR load --min-nr 4"
+	check_eq "each has its own sysfs dir and cache" "3 4" sh -c "echo \$(cat $SYSFS/min_nr /sys/kernel/$OTHER/min_nr)"
+	check "--flavor $OTHER_FLAVOR drives the other one" sh -c "mempoolctl --flavor $OTHER_FLAVOR hold 2 >/dev/null && grep -qx 2 /sys/kernel/$OTHER/in_use && grep -qx 0 $SYSFS/in_use"
+	check "both unload cleanly" sh -c "mempoolctl -q --flavor $OTHER_FLAVOR unload && mempoolctl -q unload"
+fi
+
 check_no_leaks "kmemleak: no leaks after smoke"
