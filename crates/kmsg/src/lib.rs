@@ -46,6 +46,29 @@ fn convert(e: rmesg::entry::Entry) -> LogLine {
     }
 }
 
+/// Parses one `/dev/kmsg` record line, `PRI,SEQ,USEC,FLAGS[,...];MESSAGE`
+/// (Documentation/ABI/testing/dev-kmsg). Continuation lines (` KEY=value`)
+/// and anything else malformed give `None`. The level is the low three bits
+/// of PRI whatever the facility (userspace may log with any of them).
+pub fn parse_record(line: &str) -> Option<LogLine> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    if line.starts_with(' ') {
+        return None;
+    }
+    let (prefix, message) = line.split_once(';')?;
+    let mut fields = prefix.split(',');
+    let pri: u32 = fields.next()?.parse().ok()?;
+    let seq: u64 = fields.next()?.parse().ok()?;
+    let usec: u64 = fields.next()?.parse().ok()?;
+    fields.next()?; // flags: `-` or `c`
+    Some(LogLine {
+        seq: Some(seq),
+        usec: Some(usec),
+        level: Some((pri & 7) as u8),
+        message: message.to_owned(),
+    })
+}
+
 /// The kernel log device under `root`.
 pub fn kmsg_path(root: &Path) -> PathBuf {
     root.join("dev/kmsg")
@@ -65,8 +88,11 @@ pub fn read_all(root: &Path) -> Result<Vec<LogLine>, KmsgError> {
         }
         Ok(_) => {}
     }
-    match rmesg::kmsgfile::kmsg(Some(path.to_string_lossy().into_owned())) {
-        Ok(entries) => Ok(entries.into_iter().map(convert).collect()),
+    // rmesg does the non-blocking device read; the records are parsed here
+    // (rmesg's own parser compiles a regex per process and refuses
+    // facilities above 11, which userspace may write).
+    match rmesg::kmsgfile::kmsg_raw(Some(path.to_string_lossy().into_owned())) {
+        Ok(text) => Ok(text.lines().filter_map(parse_record).collect()),
         Err(rmesg::error::RMesgError::OperationNotPermitted(_)) => Err(restricted()),
         Err(e) => Err(KmsgError::Read {
             path,
@@ -98,6 +124,65 @@ pub fn follow(root: &Path, mut f: impl FnMut(LogLine) -> bool) -> Result<(), Kms
         }
     }
     Ok(())
+}
+
+/// A reader positioned after the newest record: [`Cursor::read_new`] returns
+/// only what was logged since, without rereading the whole ring (the kernel
+/// supports `SEEK_END` on `/dev/kmsg` for exactly this).
+pub struct Cursor {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Cursor {
+    pub fn at_end(root: &Path) -> Result<Self, KmsgError> {
+        use std::io::{Seek, SeekFrom};
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = kmsg_path(root);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(&path)
+            .map_err(|e| open_error(&path, e))?;
+        file.seek(SeekFrom::End(0))
+            .map_err(|e| open_error(&path, e))?;
+        Ok(Self { file, path })
+    }
+
+    /// Records logged since the last call (or since [`Cursor::at_end`]).
+    pub fn read_new(&mut self) -> Result<Vec<LogLine>, KmsgError> {
+        use std::io::{ErrorKind, Read};
+        let mut text = Vec::new();
+        // One record per read() on the device; a regular file (tests) gives chunks.
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match self.file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                // EPIPE: records were overwritten under us; the next read goes on.
+                Err(e) if e.raw_os_error() == Some(nix::libc::EPIPE) => continue,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(open_error(&self.path, e)),
+            }
+        }
+        Ok(String::from_utf8_lossy(&text)
+            .lines()
+            .filter_map(parse_record)
+            .collect())
+    }
+}
+
+fn open_error(path: &Path, e: std::io::Error) -> KmsgError {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => KmsgError::Restricted {
+            path: path.to_owned(),
+        },
+        _ => KmsgError::Read {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        },
+    }
 }
 
 /// Lines printed by `module` or about it: its `pr_*` prefix and the kernel's
@@ -183,9 +268,39 @@ mod tests {
     }
 
     #[test]
+    fn record_parser() {
+        let l = parse_record("134,7,1500,-,caller=T1;local0 says hi\n").unwrap();
+        assert_eq!((l.level, l.seq, l.usec), (Some(6), Some(7), Some(1500)));
+        assert_eq!(l.message, "local0 says hi");
+        assert_eq!(parse_record("6,1,2,c;a;b").unwrap().message, "a;b");
+        for bad in [" SUBSYSTEM=pci", "6,1,2;x", "x,1,2,-;m", "", "6,1,2,-"] {
+            assert_eq!(parse_record(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cursor_sees_only_new_records() {
+        use std::io::Write;
+        let t = fake_root(LOG);
+        let mut c = Cursor::at_end(t.path()).unwrap();
+        assert!(c.read_new().unwrap().is_empty());
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(t.path().join("dev/kmsg"))
+            .unwrap();
+        writeln!(f, "6,105,5000000,-;rust_mempool: mempool_destroy done").unwrap();
+        let new = c.read_new().unwrap();
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0].seq, Some(105));
+        assert!(c.read_new().unwrap().is_empty());
+    }
+
+    #[test]
     fn missing_log_is_a_clear_error() {
         let t = tempfile::tempdir().unwrap();
         let err = read_all(t.path()).unwrap_err().to_string();
+        assert!(err.starts_with("cannot read the kernel log at"), "{err}");
+        let err = Cursor::at_end(t.path()).err().unwrap().to_string();
         assert!(err.starts_with("cannot read the kernel log at"), "{err}");
     }
 }

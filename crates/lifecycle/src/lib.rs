@@ -65,16 +65,14 @@ impl Failure {
     }
 }
 
-/// Log position before a step, so its lines can be told apart afterwards.
+/// The log from before a step, so its lines can be told apart afterwards.
 /// An unreadable log (dmesg_restrict) costs the lines, not the step.
-fn log_mark(root: &Path) -> Option<u64> {
-    kmsg::read_all(root).ok().and_then(|l| kmsg::last_seq(&l))
+fn log_mark(root: &Path) -> Option<kmsg::Cursor> {
+    kmsg::Cursor::at_end(root).ok()
 }
 
-fn log_since(root: &Path, mark: Option<u64>) -> Vec<LogLine> {
-    kmsg::read_all(root)
-        .map(|all| kmsg::since(&all, mark))
-        .unwrap_or_default()
+fn log_since(mark: Option<kmsg::Cursor>) -> Vec<LogLine> {
+    mark.and_then(|mut c| c.read_new().ok()).unwrap_or_default()
 }
 
 fn module_log(all: &[LogLine], module: &str) -> Vec<LogLine> {
@@ -89,7 +87,7 @@ pub fn load(t: &Target, ko: &Path, params: &ModuleParams) -> Result<Vec<LogLine>
     let sys = SysRoot::new(t.root);
     let mark = log_mark(t.root);
     let result = modctl::load(t.kernel, &sys, ko, t.module, params);
-    let all = log_since(t.root, mark);
+    let all = log_since(mark);
     let log = module_log(&all, t.module);
     match result {
         Ok(()) => Ok(log),
@@ -164,7 +162,7 @@ pub fn unload(t: &Target, wait: bool) -> Result<Vec<LogLine>, Failure> {
     let sys = SysRoot::new(t.root);
     let mark = log_mark(t.root);
     let result = modctl::unload(t.kernel, &sys, t.module, wait);
-    let all = log_since(t.root, mark);
+    let all = log_since(mark);
     let log = module_log(&all, t.module);
     let failure = |error: StepError, details: Vec<String>, log: Vec<LogLine>| Failure {
         error: Box::new(error),
@@ -202,7 +200,7 @@ pub fn control(t: &Target, control: Control, value: &str) -> Result<Vec<LogLine>
     let sys = SysRoot::new(t.root);
     let mark = log_mark(t.root);
     let result = modctl::control::write(&sys, t.module, control, value);
-    let log = module_log(&log_since(t.root, mark), t.module);
+    let log = module_log(&log_since(mark), t.module);
     match result {
         Ok(()) => Ok(log),
         Err(e) => {

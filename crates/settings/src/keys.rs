@@ -42,7 +42,16 @@ pub struct Key {
 
 pub const FLAVORS: &[&str] = &["rust", "c"];
 pub const ACCELS: &[&str] = &["auto", "kvm", "tcg"];
-pub const SCENARIOS: &[&str] = &["demo", "smoke", "faults", "stress", "all", "selftest-fail"];
+pub const SCENARIOS: &[&str] = &[
+    "demo",
+    "smoke",
+    "faults",
+    "stress",
+    "all",
+    "bench",
+    "boot",
+    "selftest-fail",
+];
 pub const COLORS: &[&str] = &["auto", "always", "never"];
 
 pub static KEYS: &[Key] = &[

@@ -18,17 +18,23 @@ pub enum Scenario {
     Stress,
     /// smoke, faults and stress in one boot.
     All,
+    /// Figures for `cargo xtask bench` (both twins, lean kernel).
+    Bench,
+    /// Only the verdict: measures boot-to-verdict.
+    Boot,
     /// A scenario with a check that must fail: proves failures reach the host.
     SelfTestFail,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Demo,
         Scenario::Smoke,
         Scenario::Faults,
         Scenario::Stress,
         Scenario::All,
+        Scenario::Bench,
+        Scenario::Boot,
         Scenario::SelfTestFail,
     ];
 
@@ -39,6 +45,8 @@ impl Scenario {
             Self::Faults => "faults",
             Self::Stress => "stress",
             Self::All => "all",
+            Self::Bench => "bench",
+            Self::Boot => "boot",
             Self::SelfTestFail => "selftest-fail",
         }
     }
@@ -52,6 +60,8 @@ impl Scenario {
             Self::All => [Self::Smoke, Self::Faults, Self::Stress]
                 .map(Self::script)
                 .join("\n"),
+            Self::Bench => include_str!("../guest/bench.sh").to_owned(),
+            Self::Boot => include_str!("../guest/boot.sh").to_owned(),
             Self::SelfTestFail => include_str!("../guest/selftest-fail.sh").to_owned(),
         }
     }
@@ -154,6 +164,15 @@ pub fn parse_figures(text: &str) -> Vec<(String, u64)> {
     out
 }
 
+/// `# measure NAME=N` lines: benchmark samples, every one kept, in order.
+pub fn parse_measures(text: &str) -> Vec<(String, u64)> {
+    text.lines()
+        .filter_map(|l| l.trim_end_matches('\r').strip_prefix("# measure "))
+        .filter_map(|r| r.split_once('='))
+        .filter_map(|(k, v)| Some((k.to_owned(), v.trim().parse().ok()?)))
+        .collect()
+}
+
 fn parse_verdict(rest: &str) -> Option<Verdict> {
     let mut words = rest.split_whitespace();
     let pass = match words.next()? {
@@ -205,6 +224,15 @@ mod tests {
         assert_eq!(
             parse_figures(text),
             vec![("cycles".to_owned(), 1005), ("bad_inputs".to_owned(), 40)]
+        );
+    }
+
+    #[test]
+    fn measures_keep_every_sample() {
+        let text = "# measure a.x=5\n# measure a.x=7\r\n# measure bad=x\n# figure a.x=1\n";
+        assert_eq!(
+            parse_measures(text),
+            vec![("a.x".to_owned(), 5), ("a.x".to_owned(), 7)]
         );
     }
 

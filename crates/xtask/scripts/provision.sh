@@ -11,7 +11,7 @@ RUSTC_VERSION=$(rustc --version | awk '{print $2}')
 RUST_SRC_VERSION="${RUST_SRC_VERSION:-${RUSTC_VERSION}+dfsg1-2~bpo13+1}"
 BINDGEN_MIN="0.71.1"
 LLVM_V=19
-BOOKWORM_PKGS=(clang-$LLVM_V lld-$LLVM_V llvm-$LLVM_V libclang-$LLVM_V-dev build-essential bc bison
+BOOKWORM_PKGS=(debootstrap clang-$LLVM_V lld-$LLVM_V llvm-$LLVM_V libclang-$LLVM_V-dev build-essential bc bison
                flex libelf-dev libssl-dev cpio kmod busybox-static)
 SOURCES=/etc/apt/sources.list.d/mempoolctl-extra.sources
 PIN=/etc/apt/preferences.d/mempoolctl-extra

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod bench;
+mod stock;
+
 #[derive(Parser)]
 #[command(about = "mempoolctl developer tasks")]
 struct Cli {
@@ -43,6 +46,16 @@ enum Task {
     },
     /// All tests: workspace unit tests, then the VM suite.
     Test,
+    /// Benchmarks on the lean kernel: Rust vs C twin in the kernel, mempoolctl vs
+    /// insmod/rmmod and cat, VM boot-to-verdict, no-op build. Prints one table.
+    Bench {
+        /// Boot-to-verdict runs per accelerator.
+        #[arg(long, default_value_t = 3)]
+        boots: usize,
+    },
+    /// The stock-distribution path alone: build the C twin against Debian's own
+    /// headers in a trixie chroot, boot Debian's kernel with it, run the demo.
+    Stock,
 }
 
 fn jobs() -> usize {
@@ -144,14 +157,16 @@ struct Parts {
     ctl: PathBuf,
 }
 
-fn prepare_with(kernel: impl FnOnce() -> Result<KernelBuild>) -> Result<Parts> {
+/// Builds everything against `kernel`; the modules in `module_root`
+/// (`module/` and `module/c/` under it).
+fn prepare_with(kernel: impl FnOnce() -> Result<KernelBuild>, module_root: &Path) -> Result<Parts> {
     phase("provision", provision)?;
     let kernel = phase("kernel", kernel)?;
     let rust_ko = phase("module build (rust)", || {
-        build_module(&kernel, &repo_root().join("module"), &[])
+        build_module(&kernel, &module_root.join("module"), &[])
     })?;
     let c_ko = phase("module build (c)", || {
-        build_module(&kernel, &repo_root().join("module/c"), &[])
+        build_module(&kernel, &module_root.join("module/c"), &[])
     })?;
     let ctl = phase("static mempoolctl", static_mempoolctl)?;
     Ok(Parts {
@@ -163,7 +178,7 @@ fn prepare_with(kernel: impl FnOnce() -> Result<KernelBuild>) -> Result<Parts> {
 }
 
 fn prepare() -> Result<Parts> {
-    prepare_with(test_kernel)
+    prepare_with(test_kernel, &repo_root())
 }
 
 /// Runs `mempoolctl vm` with both modules in the guest, driving `flavor`'s
@@ -191,6 +206,242 @@ fn vm(
         .status()
         .context("running mempoolctl vm")?;
     Ok(status.code().unwrap_or(1))
+}
+
+/// Builds the C twin against Debian's stock kernel and runs the demo on that
+/// kernel with `--flavor c`; returns the VM's exit code.
+fn stock_vm(extra: &[String]) -> Result<i32> {
+    phase("provision", provision)?;
+    let ctl = phase("static mempoolctl", static_mempoolctl)?;
+    let parts = phase("stock chroot and C twin build", || {
+        stock::prepare(&ctl, &repo_root())
+    })?;
+    println!(
+        "[xtask] stock kernel {} with {}",
+        parts.release,
+        parts.c_ko.display()
+    );
+    let status = Command::new(&ctl)
+        .args(["--flavor", "c", "vm", "--kernel"])
+        .arg(&parts.vmlinuz)
+        .arg("--ko")
+        .arg(&parts.c_ko)
+        .args(["--scenario", "demo"])
+        .args(extra)
+        .status()
+        .context("running mempoolctl vm")?;
+    Ok(status.code().unwrap_or(1))
+}
+
+/// `cargo xtask bench`: everything measured in one run, one table.
+fn run_bench(boots: usize) -> Result<()> {
+    use bench::{Ratio, Row, Samples};
+    // Modules for the lean kernel are built from copies: a module built against
+    // one config must never be loaded into the other (lockdep changes struct sizes).
+    let copies = repo_root().join("target/lean-modules");
+    let _ = std::fs::remove_dir_all(&copies);
+    copy_module_sources(&repo_root().join("module"), &copies.join("module"))?;
+    copy_module_sources(&repo_root().join("module/c"), &copies.join("module/c"))?;
+    let parts = prepare_with(|| kernel("lean"), &copies)?;
+    let mut s = Samples::default();
+
+    // No-op rebuilds: kbuild with nothing to do.
+    for (name, dir) in [
+        ("noop_build_rust_s", "module"),
+        ("noop_build_c_s", "module/c"),
+    ] {
+        for _ in 0..3 {
+            let t = Instant::now();
+            build_module(&parts.kernel, &copies.join(dir), &[])?;
+            s.add(name, t.elapsed().as_secs_f64());
+        }
+    }
+
+    // In the guest: both twins, mempoolctl vs the plain tools.
+    let work = std::env::temp_dir().join(format!("mempoolctl-bench-{}", std::process::id()));
+    let code = vm(
+        &parts,
+        "rust",
+        None,
+        "bench",
+        &[
+            "--quiet".into(),
+            "--work-dir".into(),
+            work.display().to_string(),
+        ],
+    )?;
+    let results = std::fs::read_to_string(work.join("results.tap")).unwrap_or_default();
+    if code != 0 {
+        bail!(
+            "the bench scenario failed (exit {code}); see {}",
+            work.display()
+        );
+    }
+    for (name, v) in vm::scenario::parse_measures(&results) {
+        let v = v as f64;
+        match name.strip_suffix("_us") {
+            // Per-iteration microseconds; shown in milliseconds.
+            Some(base) => s.add(&format!("{base}_ms"), v / 1000.0),
+            None => s.add(&name, v),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+
+    // Boot-to-verdict: TCG always; KVM only where it really works.
+    let kvm = vm::accel::choose(vm::Accel::Auto, Path::new("/sys"), Path::new("/dev/kvm"));
+    let mut accels = vec!["tcg"];
+    if kvm.accel == vm::Accel::Kvm {
+        accels.push("kvm");
+    }
+    for accel in &accels {
+        for _ in 0..boots {
+            let out = Command::new(&parts.ctl)
+                .args(["vm", "--kernel"])
+                .arg(&parts.kernel.bzimage)
+                .args(["--ko"])
+                .arg(&parts.rust_ko)
+                .args(["--scenario", "boot", "--accel", accel])
+                .output()
+                .context("running mempoolctl vm")?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let secs = text
+                .split(" s boot-to-verdict")
+                .next()
+                .and_then(|head| head.rsplit(' ').next())
+                .and_then(|n| n.parse::<f64>().ok())
+                .with_context(|| format!("no boot-to-verdict figure in: {text}"))?;
+            s.add(&format!("boot_{accel}_s"), secs);
+        }
+    }
+
+    let rows = [
+        Row {
+            label: "rust_mempool: mempool alloc+free",
+            unit: "ns/pair",
+            name: "rust_mempool.mempool_ns",
+        },
+        Row {
+            label: "c_mempool: mempool alloc+free",
+            unit: "ns/pair",
+            name: "c_mempool.mempool_ns",
+        },
+        Row {
+            label: "rust_mempool: raw kmem_cache alloc+free",
+            unit: "ns/pair",
+            name: "rust_mempool.cache_ns",
+        },
+        Row {
+            label: "c_mempool: raw kmem_cache alloc+free",
+            unit: "ns/pair",
+            name: "c_mempool.cache_ns",
+        },
+        Row {
+            label: "rust_mempool: kmalloc+kfree (same size)",
+            unit: "ns/pair",
+            name: "rust_mempool.kmalloc_ns",
+        },
+        Row {
+            label: "c_mempool: kmalloc+kfree (same size)",
+            unit: "ns/pair",
+            name: "c_mempool.kmalloc_ns",
+        },
+        Row {
+            label: "insmod + rmmod",
+            unit: "ms/cycle",
+            name: "insmod_rmmod_ms",
+        },
+        Row {
+            label: "mempoolctl load + unload (verified)",
+            unit: "ms/cycle",
+            name: "mempoolctl_load_unload_ms",
+        },
+        Row {
+            label: "mempoolctl --version + busybox true (process start)",
+            unit: "ms/cycle",
+            name: "process_start_ms",
+        },
+        Row {
+            label: "cat of the 12 sysfs files",
+            unit: "ms",
+            name: "cat_sysfs_ms",
+        },
+        Row {
+            label: "mempoolctl stats",
+            unit: "ms",
+            name: "mempoolctl_stats_ms",
+        },
+        Row {
+            label: "VM boot-to-verdict, TCG",
+            unit: "s",
+            name: "boot_tcg_s",
+        },
+        Row {
+            label: "VM boot-to-verdict, KVM",
+            unit: "s",
+            name: "boot_kvm_s",
+        },
+        Row {
+            label: "no-op build, rust_mempool",
+            unit: "s",
+            name: "noop_build_rust_s",
+        },
+        Row {
+            label: "no-op build, c_mempool",
+            unit: "s",
+            name: "noop_build_c_s",
+        },
+    ];
+    let ratios = [
+        Ratio {
+            label: "Rust / C mempool pair",
+            a: "rust_mempool.mempool_ns",
+            b: "c_mempool.mempool_ns",
+            target: "<= 1.05x",
+        },
+        Ratio {
+            label: "Rust / C raw cache pair",
+            a: "rust_mempool.cache_ns",
+            b: "c_mempool.cache_ns",
+            target: "<= 1.05x",
+        },
+        Ratio {
+            label: "mempool / raw cache (Rust)",
+            a: "rust_mempool.mempool_ns",
+            b: "rust_mempool.cache_ns",
+            target: "report (kernel's mempool path)",
+        },
+        Ratio {
+            label: "mempool / raw cache (C)",
+            a: "c_mempool.mempool_ns",
+            b: "c_mempool.cache_ns",
+            target: "report (kernel's mempool path)",
+        },
+        Ratio {
+            label: "mempoolctl load+unload / insmod+rmmod",
+            a: "mempoolctl_load_unload_ms",
+            b: "insmod_rmmod_ms",
+            target: "<= 1.1x",
+        },
+        Ratio {
+            label: "mempoolctl stats / cat",
+            a: "mempoolctl_stats_ms",
+            b: "cat_sysfs_ms",
+            target: "stats <= 2 ms",
+        },
+    ];
+    println!(
+        "\nlean kernel {} ({}), {} CPUs, TCG{}; {} rounds in the guest",
+        parts.kernel.release,
+        parts.kernel.bzimage.display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if accels.len() > 1 { " and KVM" } else { "" },
+        s.0.get("rust_mempool.mempool_ns").map_or(0, Vec::len)
+    );
+    if accels.len() == 1 {
+        println!("KVM not measured: {}", kvm.reason);
+    }
+    print!("{}", bench::render(&s, &rows, &ratios));
+    Ok(())
 }
 
 /// Copies a module's sources into a fresh directory (for variant builds).
@@ -343,6 +594,11 @@ fn main() -> Result<()> {
             std::process::exit(code);
         }
         Task::Test => test(),
+        Task::Bench { boots } => run_bench(boots),
+        Task::Stock => {
+            let code = stock_vm(&["-v".to_owned()])?;
+            std::process::exit(code);
+        }
     }
 }
 

@@ -1,0 +1,2 @@
+# boot: nothing but the verdict, to measure boot-to-verdict.
+check "the guest reached its scenario" true
