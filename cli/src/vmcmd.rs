@@ -38,6 +38,9 @@ pub struct VmArgs {
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Extra kernel command-line argument (repeatable), e.g. `tsc=reliable`.
+    #[arg(long = "kernel-arg", value_name = "ARG")]
+    kernel_args: Vec<String>,
     /// Static busybox for the guest.
     #[arg(long, default_value = "/bin/busybox")]
     busybox: PathBuf,
@@ -168,6 +171,7 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
     cfg.accel = accel;
     cfg.timeout = timeout;
     cfg.memory_mb = memory_mb;
+    cfg.extra_append = a.kernel_args.join(" ");
     ui.info(format!(
         "[vm] kernel {} ({release}), scenario {scenario}",
         kernel.display()
@@ -186,7 +190,7 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
     let passed_checks = outcome.tests.iter().filter(|t| t.ok).count();
     let failures = outcome.failures();
     println!(
-        "[vm] {} scenario {}: {} of {} checks passed, {} kernel report(s), {:.1} s boot-to-verdict under {} ({})",
+        "[vm] {} scenario {}: {} of {} checks passed, {} kernel report(s), {:.2} s boot-to-verdict under {} ({})",
         if failures.is_empty() { "PASS" } else { "FAIL" },
         scenario,
         passed_checks,

@@ -139,7 +139,9 @@ fn static_mempoolctl() -> Result<PathBuf> {
         ])
         .env(
             "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
-            "-C target-feature=+crt-static",
+            // Non-PIE: a static-pie binary relocates itself at every start, which
+            // costs milliseconds under TCG (measured by cargo xtask bench).
+            "-C target-feature=+crt-static -C relocation-model=static",
         )
         .status()
         .context("running cargo build")?;
@@ -265,6 +267,10 @@ fn run_bench(boots: usize) -> Result<()> {
         None,
         "bench",
         &[
+            // Under TCG the clocksource watchdog soon demotes the TSC to
+            // jiffies (4 ms steps); keep the TSC for nanosecond timings.
+            "--kernel-arg".into(),
+            "tsc=reliable".into(),
             "--quiet".into(),
             "--work-dir".into(),
             work.display().to_string(),

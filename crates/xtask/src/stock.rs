@@ -2,13 +2,30 @@
 //! debootstrapped trixie chroot (its headers need trixie's libc and gcc-14;
 //! the bookworm host is left alone). The C twin is built there with the
 //! static `mempoolctl build`, then Debian's kernel boots it in the VM.
+//!
+//! The chroot lives in `<cache>/stock/trixie` and is made once: debootstrap
+//! (stamp `.mempoolctl-debootstrap`), then Debian's headers and kernel image
+//! from trixie-backports (stamp `.mempoolctl-complete`). Every later run only
+//! copies the C twin's sources in and rebuilds it (seconds).
+//!
+//! The kernel image comes from `linux-binary-<release>`, the package that
+//! holds `/usr/lib/modules/<release>/vmlinuz`: `linux-image-<release>` only
+//! adds dependencies on an initramfs generator and 100 MB of modules, neither
+//! of which the VM (our own initramfs, a self-contained C module) needs. An
+//! archive without `linux-binary-*` gets `linux-image-*` instead.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use std::cmp::Ordering;
+use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 /// What the stock-kernel VM run needs.
 pub struct StockParts {
-    /// Debian's `/boot/vmlinuz-<release>` from the chroot.
+    /// Debian's kernel image from the chroot (`/boot/vmlinuz-<release>`, or
+    /// `/usr/lib/modules/<release>/vmlinuz` where it is installed without hooks).
     pub vmlinuz: PathBuf,
     /// `c_mempool.ko` built against Debian's headers.
     pub c_ko: PathBuf,
@@ -16,8 +33,789 @@ pub struct StockParts {
     pub release: String,
 }
 
+/// The suite the chroot runs (its libc and gcc-14 match the headers).
+const SUITE: &str = "trixie";
+/// Where Debian's 7.3 kernels are.
+const BACKPORTS: &str = "trixie-backports";
+/// The kernel series, and the release measured in the kernel notes (used
+/// when the archive still has it; otherwise the newest `7.3*-amd64`).
+const SERIES: &str = "7.3";
+const MEASURED_RELEASE: &str = "7.3.4+deb13-amd64";
+/// The host's own sources, whose bookworm stanza names the mirror.
+const HOST_SOURCES: &str = "/etc/apt/sources.list.d/debian.sources";
+const HOST_SUITE: &str = "bookworm";
+/// Besides the headers and the kernel image: kbuild runs `make`, and gcc-14
+/// (pulled in by the headers) runs `as` and `ld` from binutils, which the
+/// headers do not depend on.
+const BUILD_TOOLS: [&str; 2] = ["make", "binutils"];
+/// Written into the complete stamp: a chroot made with another package list
+/// gets the new packages installed on the next run.
+const RECIPE: &str = "2: linux-headers linux-binary make binutils\n";
+const DEBOOTSTRAP_STAMP: &str = ".mempoolctl-debootstrap";
+const COMPLETE_STAMP: &str = ".mempoolctl-complete";
+/// Inside the chroot.
+const MODULE_DIR: &str = "/root/c_mempool";
+const CTL_IN_CHROOT: &str = "/usr/local/bin/mempoolctl";
+
+fn say(msg: impl AsRef<str>) {
+    eprintln!("[stock] {}", msg.as_ref());
+}
+
 /// Creates (or reuses) the chroot and builds the C twin in it with `ctl`.
 pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
-    let _ = (ctl, repo);
-    bail!("the stock Debian kernel path is not implemented yet")
+    let base = kbuild::cache_root().join("stock");
+    fs::create_dir_all(&base)
+        .with_context(|| format!("stock chroot: creating {}", base.display()))?;
+    let root = base
+        .canonicalize()
+        .with_context(|| format!("stock chroot: resolving {}", base.display()))?
+        .join(SUITE);
+    unmount_stale(&root)?;
+
+    let t = Instant::now();
+    let complete = fs::read_to_string(root.join(COMPLETE_STAMP)).ok();
+    let fresh = complete.is_none();
+    if complete.as_deref() == Some(RECIPE) {
+        say(format!("reusing the chroot {}", root.display()));
+    } else if !root.join(DEBOOTSTRAP_STAMP).exists() {
+        debootstrap(&root, &base)?;
+    }
+    // objtool (run on every C object) reads /proc; so do apt's maintainer scripts.
+    let _proc = Mounts::proc(&root)?;
+    if complete.as_deref() != Some(RECIPE) {
+        if !fresh {
+            say("the chroot's package list changed: installing what is new");
+        }
+        install_packages(&root, &base)?;
+        say(format!(
+            "chroot ready in {:.0} s: {}",
+            t.elapsed().as_secs_f64(),
+            root.display()
+        ));
+    }
+
+    let release = find_release(&root)?;
+    let vmlinuz = vmlinuz_of(&root, &release).with_context(|| {
+        format!("finding the kernel release: no kernel image for {release} in the chroot")
+    })?;
+    say(format!(
+        "Debian kernel {release}: {}",
+        vmlinuz.strip_prefix(&root).unwrap_or(&vmlinuz).display()
+    ));
+
+    install_sources(repo, &root)?;
+    install_ctl(ctl, &root)?;
+    let c_ko = build_c_twin(&root, &release)?;
+    doctor(&root, &release);
+    Ok(StockParts {
+        vmlinuz,
+        c_ko,
+        release,
+    })
+}
+
+/// The mirror: the first URI of the host's bookworm stanza.
+fn mirror_uri() -> Result<String> {
+    let text = fs::read_to_string(HOST_SOURCES).with_context(|| {
+        format!("reading the mirror URI: cannot read {HOST_SOURCES} (a Debian {HOST_SUITE} host with deb822 sources is expected)")
+    })?;
+    archive_uri(&text, HOST_SUITE).with_context(|| {
+        format!("reading the mirror URI: no stanza with Suites: {HOST_SUITE} and a URIs: line in {HOST_SOURCES}")
+    })
+}
+
+/// Step 2a: a minimal trixie (a partial one from an interrupted run is redone).
+fn debootstrap(root: &Path, base: &Path) -> Result<()> {
+    let uri = mirror_uri()?;
+    if root.exists() {
+        say(format!(
+            "removing the unfinished chroot {} (interrupted debootstrap)",
+            root.display()
+        ));
+        remove_chroot(root)?;
+    }
+    let log = base.join("debootstrap.log");
+    let _ = fs::remove_file(&log);
+    say(format!(
+        "debootstrap --variant=minbase {SUITE} from {uri} (about 30 s; log: {})",
+        log.display()
+    ));
+    let t = Instant::now();
+    let mut c = Command::new("debootstrap");
+    c.args(["--variant=minbase", SUITE])
+        .arg(root)
+        .arg(&uri)
+        .env("LC_ALL", "C");
+    run_logged("debootstrap", &mut c, &log)?;
+    say(format!(
+        "debootstrap done in {:.0} s",
+        t.elapsed().as_secs_f64()
+    ));
+    stamp(root, DEBOOTSTRAP_STAMP, "")
+}
+
+/// Step 2b: trixie-backports, then Debian's headers, kernel image and the build
+/// tools; idempotent (apt installs only what is missing).
+fn install_packages(root: &Path, base: &Path) -> Result<()> {
+    let uri = mirror_uri()?;
+    let log = base.join("apt.log");
+    let _ = fs::remove_file(&log);
+    let list = root.join("etc/apt/sources.list.d/backports.sources");
+    fs::write(
+        &list,
+        format!("Types: deb\nURIs: {uri}\nSuites: {BACKPORTS}\nComponents: main\n"),
+    )
+    .with_context(|| format!("apt sources: writing {}", list.display()))?;
+    say(format!(
+        "apt-get update in the chroot (log: {})",
+        log.display()
+    ));
+    run_logged(
+        "apt-get update",
+        &mut in_chroot(root, &["apt-get", "update"]),
+        &log,
+    )?;
+
+    let names = chroot_output(root, &["apt-cache", "pkgnames", "linux-headers-"])
+        .context("choosing the kernel packages: apt-cache pkgnames")?;
+    let release = pick_headers_release(&names, SERIES, MEASURED_RELEASE).with_context(|| {
+        format!("choosing the kernel packages: the archive ({BACKPORTS}) has no linux-headers-{SERIES}*-amd64")
+    })?;
+    // The kernel image alone, without initramfs generator and modules (see the top).
+    let binary = format!("linux-binary-{release}");
+    let image = if chroot_output(root, &["apt-cache", "show", &binary])
+        .is_ok_and(|o| o.contains("Package:"))
+    {
+        binary
+    } else {
+        format!("linux-image-{release}")
+    };
+    let headers = format!("linux-headers-{release}");
+    let mut packages = vec![headers.as_str(), image.as_str()];
+    packages.extend(BUILD_TOOLS);
+    say(format!(
+        "installing {} from {BACKPORTS} (about 1 min)",
+        packages.join(" ")
+    ));
+    let mut args = vec![
+        "apt-get",
+        "install",
+        "-y",
+        "--no-install-recommends",
+        // No pty for dpkg's log: a chroot has no /dev/pts mounted.
+        "-o",
+        "Dpkg::Use-Pty=0",
+        "-t",
+        BACKPORTS,
+    ];
+    args.extend(packages);
+    run_logged("apt-get install", &mut in_chroot(root, &args), &log)?;
+    // Keep the cache small: the downloaded .debs are not needed again.
+    let _ = in_chroot(root, &["apt-get", "clean"]).status();
+    stamp(root, COMPLETE_STAMP, RECIPE)
+}
+
+fn stamp(root: &Path, name: &str, content: &str) -> Result<()> {
+    let path = root.join(name);
+    fs::write(&path, content).with_context(|| format!("writing the stamp {}", path.display()))
+}
+
+/// Removes a chroot directory, refusing while anything is mounted inside.
+fn remove_chroot(root: &Path) -> Result<()> {
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let inside = mounts_under(&mounts, root);
+    if !inside.is_empty() {
+        bail!(
+            "refusing to remove {}: still mounted inside: {:?} (umount them first)",
+            root.display(),
+            inside
+        );
+    }
+    fs::remove_dir_all(root).with_context(|| format!("removing {}", root.display()))
+}
+
+/// Unmounts what an interrupted run (killed before its guard ran) left mounted.
+fn unmount_stale(root: &Path) -> Result<()> {
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    for point in mounts_under(&mounts, root) {
+        say(format!(
+            "unmounting {} left by an interrupted run",
+            point.display()
+        ));
+        umount(&point).with_context(|| format!("stale mount {}", point.display()))?;
+    }
+    Ok(())
+}
+
+fn umount(point: &Path) -> Result<()> {
+    let status = Command::new("umount")
+        .arg(point)
+        .status()
+        .context("running umount")?;
+    if status.success() {
+        return Ok(());
+    }
+    // Busy (a process still inside): detach it instead of leaving it mounted.
+    let lazy = Command::new("umount")
+        .arg("-l")
+        .arg(point)
+        .status()
+        .context("running umount -l")?;
+    if !lazy.success() {
+        bail!("umount {} failed ({lazy})", point.display());
+    }
+    Ok(())
+}
+
+/// Pseudo filesystems mounted in the chroot; unmounted (in reverse) on drop,
+/// on every path out of the step that needs them.
+struct Mounts {
+    points: Vec<PathBuf>,
+}
+
+impl Mounts {
+    /// `/proc` (apt's maintainer scripts and dpkg want it).
+    fn proc(root: &Path) -> Result<Self> {
+        let mut m = Self { points: Vec::new() };
+        let point = root.join("proc");
+        fs::create_dir_all(&point)?;
+        let status = Command::new("mount")
+            .args(["-t", "proc", "proc"])
+            .arg(&point)
+            .status()
+            .context("mounting /proc in the chroot: running mount")?;
+        if !status.success() {
+            bail!(
+                "mounting /proc in the chroot failed ({status}): mount -t proc proc {}",
+                point.display()
+            );
+        }
+        m.points.push(point);
+        Ok(m)
+    }
+}
+
+impl Drop for Mounts {
+    fn drop(&mut self) {
+        for p in self.points.iter().rev() {
+            if let Err(e) = umount(p) {
+                say(format!("warning: {e:#}; unmount {} by hand", p.display()));
+            }
+        }
+    }
+}
+
+/// `chroot <root> args...` with a clean, predictable environment.
+fn in_chroot(root: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("chroot");
+    c.arg(root)
+        .args(args)
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("HOME", "/root")
+        .env("LC_ALL", "C")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Stdout of a command in the chroot; an error (with stderr) when it fails.
+fn chroot_output(root: &Path, args: &[&str]) -> Result<String> {
+    let out = in_chroot(root, args)
+        .output()
+        .context("running chroot (coreutils)")?;
+    if !out.status.success() {
+        bail!(
+            "`{}` in the chroot failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs `cmd` with its output appended to `log`; a failure names `step`, the
+/// exit code, the log's last lines and the log.
+fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("{step}: opening the log {}", log.display()))?;
+    let start = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    writeln!(file, "$ {line}")?;
+    let err = file.try_clone()?;
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .status()
+        .with_context(|| {
+            format!("{step}: cannot run `{line}` (is it installed? `cargo xtask provision`)")
+        })?;
+    if status.success() {
+        return Ok(());
+    }
+    let text = fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text[(start as usize).min(text.len())..]).into_owned();
+    let tail = text.lines().rev().take(12).collect::<Vec<_>>();
+    let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+    let code = status
+        .code()
+        .map_or_else(|| status.to_string(), |c| c.to_string());
+    bail!(
+        "{step} failed (exit {code}); last lines:\n{tail}\nsee {}",
+        log.display()
+    )
+}
+
+/// Step 3: the release whose headers (`build` link) and kernel image are both there.
+fn find_release(root: &Path) -> Result<String> {
+    let dir = root.join("lib/modules");
+    let names = fs::read_dir(&dir)
+        .with_context(|| format!("finding the kernel release: listing {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|r| dir.join(r).join("build").join("Makefile").exists())
+        .filter(|r| vmlinuz_of(root, r).is_some())
+        .collect::<Vec<_>>();
+    newest_release(&names).with_context(|| {
+        format!(
+            "finding the kernel release: no {} dir has both a build link and a kernel image; remove {} and run again",
+            dir.display(),
+            root.display()
+        )
+    })
+}
+
+fn vmlinuz_of(root: &Path, release: &str) -> Option<PathBuf> {
+    [
+        root.join(format!("boot/vmlinuz-{release}")),
+        root.join(format!("lib/modules/{release}/vmlinuz")),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// Step 4a: a fresh copy of `module/c` (sources only) in the chroot.
+fn install_sources(repo: &Path, root: &Path) -> Result<()> {
+    let src = repo.join("module/c");
+    let dest = root.join(MODULE_DIR.trim_start_matches('/'));
+    let step = "copying the C twin's sources";
+    if dest.exists() {
+        fs::remove_dir_all(&dest)
+            .with_context(|| format!("{step}: removing {}", dest.display()))?;
+    }
+    fs::create_dir_all(&dest).with_context(|| format!("{step}: creating {}", dest.display()))?;
+    let mut copied = 0;
+    for entry in fs::read_dir(&src).with_context(|| format!("{step}: listing {}", src.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if is_module_source(&name) {
+            fs::copy(&path, dest.join(&name))
+                .with_context(|| format!("{step}: copying {}", path.display()))?;
+            copied += 1;
+        }
+    }
+    if copied == 0 {
+        bail!(
+            "{step}: no Kbuild, Makefile, *.c or *.h in {}",
+            src.display()
+        );
+    }
+    Ok(())
+}
+
+/// Kbuild inputs (not its outputs such as `*.mod.c`).
+fn is_module_source(name: &str) -> bool {
+    name == "Kbuild"
+        || name == "Makefile"
+        || name.ends_with(".h")
+        || (name.ends_with(".c") && !name.ends_with(".mod.c"))
+}
+
+/// Step 4b: the static mempoolctl at /usr/local/bin in the chroot.
+fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
+    let dest = root.join(CTL_IN_CHROOT.trim_start_matches('/'));
+    if let Some(dir) = dest.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    // Copy via a temporary name: never write into a binary that may be running.
+    let tmp = dest.with_extension("new");
+    fs::copy(ctl, &tmp)
+        .and_then(|_| fs::rename(&tmp, &dest))
+        .with_context(|| {
+            format!(
+                "copying mempoolctl ({}) into the chroot ({})",
+                ctl.display(),
+                dest.display()
+            )
+        })?;
+    Ok(())
+}
+
+/// Step 4c: `mempoolctl --flavor c build` inside the chroot; the host path of the .ko.
+fn build_c_twin(root: &Path, release: &str) -> Result<PathBuf> {
+    let kdir = format!("/lib/modules/{release}/build");
+    say(format!(
+        "mempoolctl --flavor c build --kdir {kdir} --module-dir {MODULE_DIR} (in the chroot)"
+    ));
+    let t = Instant::now();
+    let out = in_chroot(
+        root,
+        &[
+            "mempoolctl",
+            "--flavor",
+            "c",
+            "build",
+            "--kdir",
+            &kdir,
+            "--module-dir",
+            MODULE_DIR,
+        ],
+    )
+    .output()
+    .context("mempoolctl build in the chroot: running chroot")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!(
+            "mempoolctl build in the chroot failed (exit {}):\n{}{}(paths above are inside the chroot {})",
+            out.status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+            root.display()
+        );
+    }
+    let ko = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.ends_with("/c_mempool.ko"))
+        .with_context(|| {
+            format!(
+                "mempoolctl build in the chroot printed no c_mempool.ko path:\n{stdout}{stderr}"
+            )
+        })?;
+    let host = root.join(ko.trim_start_matches('/'));
+    if !host.is_file() {
+        bail!(
+            "mempoolctl build in the chroot reported {ko}, but {} is missing",
+            host.display()
+        );
+    }
+    say(format!("built {ko} in {:.1} s", t.elapsed().as_secs_f64()));
+    Ok(host)
+}
+
+/// Step 4d: `mempoolctl doctor` in the chroot, printed for the record. It
+/// exits 4 here by design (the host kernel has no module support), so its
+/// exit code is reported, never an error.
+fn doctor(root: &Path, release: &str) {
+    let kdir = format!("/lib/modules/{release}/build");
+    match in_chroot(
+        root,
+        &["mempoolctl", "--flavor", "c", "doctor", "--kdir", &kdir],
+    )
+    .output()
+    {
+        Ok(out) => {
+            say(format!(
+                "mempoolctl --flavor c doctor --kdir {kdir} (in the chroot; exit {}, non-zero expected: this host cannot load modules):",
+                out.status.code().unwrap_or(-1)
+            ));
+            for line in String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .chain(String::from_utf8_lossy(&out.stderr).lines())
+            {
+                eprintln!("[stock]   {line}");
+            }
+        }
+        Err(e) => say(format!(
+            "warning: cannot run mempoolctl doctor in the chroot: {e}"
+        )),
+    }
+}
+
+/// The first URI of the deb822 stanza whose `Suites:` include `suite`.
+pub fn archive_uri(sources: &str, suite: &str) -> Option<String> {
+    for stanza in stanzas(sources) {
+        let field = |name: &str| {
+            stanza
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let has_suite = field("Suites").is_some_and(|s| s.split_whitespace().any(|s| s == suite));
+        let enabled = field("Enabled").is_none_or(|e| !e.trim().eq_ignore_ascii_case("no"));
+        let is_deb = field("Types").is_none_or(|t| t.split_whitespace().any(|t| t == "deb"));
+        if has_suite && enabled && is_deb {
+            if let Some(uri) = field("URIs").and_then(|u| u.split_whitespace().next()) {
+                return Some(uri.to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// deb822 paragraphs as (field, value) lists; comments dropped, continuation
+/// lines joined.
+fn stanzas(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = cur.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            cur.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The release of the generic `-amd64` headers of `series` in `pkgnames`
+/// (one package name per line): `preferred` when listed, else the newest.
+/// Other flavours (`-cloud-amd64`, `-rt-amd64`) are skipped.
+pub fn pick_headers_release(pkgnames: &str, series: &str, preferred: &str) -> Option<String> {
+    let releases: Vec<String> = pkgnames
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("linux-headers-"))
+        .filter(|r| is_generic_amd64(r, series))
+        .map(str::to_owned)
+        .collect();
+    if releases.iter().any(|r| r == preferred) {
+        return Some(preferred.to_owned());
+    }
+    newest_release(&releases)
+}
+
+fn is_generic_amd64(release: &str, series: &str) -> bool {
+    let Some(rest) = release.strip_prefix(series) else {
+        return false;
+    };
+    // `7.3` must not match `7.30`.
+    if rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let Some(base) = release.strip_suffix("-amd64") else {
+        return false;
+    };
+    // `7.3.4+deb13-amd64` or old-style `7.3.0-1-amd64`; not `...-cloud-amd64`.
+    match base.rsplit_once('-') {
+        Some((_, last)) => last.chars().all(|c| c.is_ascii_digit()),
+        None => true,
+    }
+}
+
+/// The newest release by version order (digit runs compare as numbers).
+pub fn newest_release(releases: &[String]) -> Option<String> {
+    releases.iter().max_by(|a, b| version_cmp(a, b)).cloned()
+}
+
+fn version_cmp(a: &str, b: &str) -> Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    for (x, y) in chunks(a).into_iter().zip(chunks(b)) {
+        let o = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then(x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Mount points strictly inside `dir` in a `/proc/self/mounts` text, deepest first.
+fn mounts_under(mounts: &str, dir: &Path) -> Vec<PathBuf> {
+    let mut points: Vec<PathBuf> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(|p| PathBuf::from(unescape_mount(p)))
+        .filter(|p| p.starts_with(dir) && p != dir)
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    points.dedup();
+    points
+}
+
+/// `/proc/self/mounts` escapes space, tab, newline and backslash as `\ooo`.
+fn unescape_mount(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let code = rest.get(i + 1..i + 4);
+        match code.and_then(|c| u8::from_str_radix(c, 8).ok()) {
+            Some(b) => {
+                out.push(b as char);
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCES: &str = "\
+Types: deb
+# http://snapshot.debian.org/archive/debian-security/20250520T000000Z
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+# http://snapshot.debian.org/archive/debian/20250520T000000Z
+URIs: http://mirror.example/debian http://other.example/debian
+Suites: bookworm
+  bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+
+    #[test]
+    fn archive_uri_comes_from_the_stanza_with_the_suite() {
+        assert_eq!(
+            archive_uri(SOURCES, "bookworm").as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        assert_eq!(
+            archive_uri(SOURCES, "bookworm-security").as_deref(),
+            Some("http://deb.debian.org/debian-security")
+        );
+        // Continuation lines count as part of Suites.
+        assert!(archive_uri(SOURCES, "bookworm-updates").is_some());
+        assert_eq!(archive_uri(SOURCES, "trixie"), None);
+        let disabled = "Types: deb\nURIs: http://a/debian\nSuites: bookworm\nEnabled: no\n\nTypes: deb-src\nURIs: http://b/debian\nSuites: bookworm\n\nTypes: deb deb-src\nURIs: http://c/debian\nSuites: bookworm\n";
+        assert_eq!(
+            archive_uri(disabled, "bookworm").as_deref(),
+            Some("http://c/debian")
+        );
+    }
+
+    #[test]
+    fn headers_release_prefers_the_measured_one_then_the_newest_generic() {
+        let names = "linux-headers-7.3.4+deb13-common\nlinux-headers-7.3.4+deb13-amd64\nlinux-headers-7.3.4+deb13-cloud-amd64\nlinux-headers-7.3.4+deb13-rt-amd64\nlinux-headers-6.12.30+deb13-amd64\nlinux-headers-amd64\n";
+        assert_eq!(
+            pick_headers_release(names, "7.3", "7.3.4+deb13-amd64").as_deref(),
+            Some("7.3.4+deb13-amd64")
+        );
+        let newer = "linux-headers-7.3.4+deb13-amd64\nlinux-headers-7.3.10+deb13-amd64\nlinux-headers-7.3.10+deb13-cloud-amd64\nlinux-headers-7.30.1+deb13-amd64\n";
+        assert_eq!(
+            pick_headers_release(newer, "7.3", "7.3.5+deb13-amd64").as_deref(),
+            Some("7.3.10+deb13-amd64")
+        );
+        assert_eq!(
+            pick_headers_release(
+                "linux-headers-7.3.0-1-amd64\nlinux-headers-7.3.0-1-rt-amd64\n",
+                "7.3",
+                "x"
+            )
+            .as_deref(),
+            Some("7.3.0-1-amd64")
+        );
+        assert_eq!(
+            pick_headers_release("linux-headers-6.12.30+deb13-amd64\n", "7.3", "x"),
+            None
+        );
+    }
+
+    #[test]
+    fn newest_release_compares_numbers_as_numbers() {
+        let r = |v: &[&str]| newest_release(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            r(&[
+                "7.3.4+deb13-amd64",
+                "7.3.10+deb13-amd64",
+                "7.3.9+deb13-amd64"
+            ])
+            .as_deref(),
+            Some("7.3.10+deb13-amd64")
+        );
+        assert_eq!(
+            r(&["7.3.4+deb13-amd64"]).as_deref(),
+            Some("7.3.4+deb13-amd64")
+        );
+        assert_eq!(r(&[]), None);
+    }
+
+    #[test]
+    fn mounts_inside_the_chroot_deepest_first() {
+        let mounts = "proc /proc proc rw 0 0\n/dev/vda / ext4 rw 0 0\nproc /c/stock/trixie/proc proc rw 0 0\nsysfs /c/stock/trixie/proc/sys/x sysfs rw 0 0\nproc /c/stock/trixie2/proc proc rw 0 0\ntmpfs /c/stock/my\\040dir/x tmpfs rw 0 0\n";
+        assert_eq!(
+            mounts_under(mounts, Path::new("/c/stock/trixie")),
+            vec![
+                PathBuf::from("/c/stock/trixie/proc/sys/x"),
+                PathBuf::from("/c/stock/trixie/proc")
+            ]
+        );
+        assert_eq!(
+            mounts_under(mounts, Path::new("/c/stock/my dir")),
+            vec![PathBuf::from("/c/stock/my dir/x")]
+        );
+        assert!(mounts_under(mounts, Path::new("/elsewhere")).is_empty());
+    }
+
+    #[test]
+    fn only_kbuild_inputs_are_copied() {
+        for name in ["Kbuild", "Makefile", "c_mempool.c", "c_mempool_limits.h"] {
+            assert!(is_module_source(name), "{name}");
+        }
+        for name in [
+            "c_mempool.mod.c",
+            "c_mempool.o",
+            "c_mempool.ko",
+            "build.log",
+            "modules.order",
+        ] {
+            assert!(!is_module_source(name), "{name}");
+        }
+    }
 }
