@@ -567,3 +567,52 @@ fn bench(ctx: &Ctx, ui: Ui, pairs: u32) -> Result<i32> {
     );
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn config_scenarios_are_the_vm_scenarios() {
+        let vm: Vec<&str> = vm::Scenario::ALL.iter().map(|s| s.name()).collect();
+        let mut settings = settings::keys::SCENARIOS.to_vec();
+        let mut vm_sorted = vm.clone();
+        settings.sort_unstable();
+        vm_sorted.sort_unstable();
+        assert_eq!(settings, vm_sorted);
+    }
+
+    #[test]
+    fn every_setting_flag_names_a_known_key() {
+        // Layer::flags panics on an unknown key: build one per command shape.
+        for args in [
+            vec!["mempoolctl", "load", "--min-nr", "3", "--ko", "x.ko"],
+            vec!["mempoolctl", "build", "--kdir", "/k", "-j", "2"],
+            vec![
+                "mempoolctl",
+                "--flavor",
+                "c",
+                "vm",
+                "--scenario",
+                "all",
+                "--accel",
+                "tcg",
+            ],
+            vec!["mempoolctl", "doctor", "--kdir", "/k"],
+            vec!["mempoolctl", "info", "--ko", "x.ko"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let s = settings::resolve(&[flag_layer(&cli)]).unwrap();
+            assert_eq!(s.source("output.color"), settings::Source::Default);
+        }
+        let cli = Cli::try_parse_from(["mempoolctl", "load", "--min-nr", "3"]).unwrap();
+        let s = settings::resolve(&[flag_layer(&cli)]).unwrap();
+        assert_eq!(s.integer("module.min_nr"), 3);
+        assert_eq!(s.source("module.min_nr"), settings::Source::Flag);
+    }
+}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-mod keys;
+pub mod keys;
 pub use keys::{Key, Kind, KEYS};
 
 /// Where a value came from.
