@@ -3,6 +3,8 @@
 # /scenario.sh with the helpers of /lib/mempoolctl-test.sh, report, power off.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
+# The console is captured into logs: no colour escapes (the kernel sets TERM=linux).
+export NO_COLOR=1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 grep -q ' /dev ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
