@@ -275,15 +275,14 @@ fn kernel_cc(config: &Kconfig) -> Option<Cc> {
     }
 }
 
-/// The `LLVM=` value `mempoolctl build` passes (the same rule as the kbuild crate): none
-/// for gcc, `-N` when `clang-N` exists, else `1`.
+/// The `LLVM=` value `mempoolctl build` passes: kbuild's own rule, none for gcc.
 fn llvm_value(config: &Kconfig, tools: &Tools) -> Option<String> {
     match kernel_cc(config)? {
         Cc::Gcc { .. } => None,
-        Cc::Clang { major, .. } if tools.binary(&format!("clang-{major}")).is_some() => {
-            Some(format!("-{major}"))
+        Cc::Clang { major, .. } => {
+            let major = u32::try_from(major).ok();
+            kbuild::llvm_for_clang(major, |b| tools.binary(b).is_some())
         }
-        Cc::Clang { .. } => Some("1".to_owned()),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::kconfig::version_in_line;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Versions of the tools a module (and a Rust kernel) build uses.
@@ -43,20 +43,15 @@ impl Tools {
         let number = rustc
             .as_deref()
             .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned));
-        let env = std::env::var_os("RUST_LIB_SRC")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        let rust_lib_src = env.or_else(|| {
-            let debian = PathBuf::from(format!("/usr/src/rustc-{}/library", number?));
-            let sysroot = first_line(&path, "rustc", &["--print", "sysroot"])
-                .map(|s| PathBuf::from(s).join("lib/rustlib/src/rust/library"));
-            // Report the Debian location when neither exists: it is what the fix installs.
-            Some(match sysroot {
-                Some(s) if !has_sources(&debian) && has_sources(&s) => s,
-                _ => debian,
-            })
-        });
-        let rust_lib_src_exists = rust_lib_src.as_deref().is_some_and(has_sources);
+        let sysroot = first_line(&path, "rustc", &["--print", "sysroot"]).map(PathBuf::from);
+        let rust_lib_src = kbuild::rust_lib_src(
+            std::env::var_os("RUST_LIB_SRC").map(PathBuf::from),
+            number.as_deref(),
+            sysroot.as_deref(),
+        );
+        let rust_lib_src_exists = rust_lib_src
+            .as_deref()
+            .is_some_and(kbuild::has_rust_sources);
         Self {
             rustc,
             bindgen,
@@ -70,10 +65,6 @@ impl Tools {
     pub fn binary(&self, name: &str) -> Option<&str> {
         self.binaries.get(name).map(String::as_str)
     }
-}
-
-fn has_sources(library: &Path) -> bool {
-    library.join("core").is_dir()
 }
 
 fn search_path() -> Vec<PathBuf> {

@@ -10,7 +10,7 @@ mod toolchain;
 
 pub use fragment::{Fragment, FragmentError};
 pub use run::{run_logged, RunError};
-pub use toolchain::Toolchain;
+pub use toolchain::{has_rust_sources, llvm_for_clang, llvm_for_config, rust_lib_src, Toolchain};
 
 use sha2::{Digest, Sha256};
 use std::fs;

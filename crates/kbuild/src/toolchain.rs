@@ -31,14 +31,38 @@ pub fn rustc_version() -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Where the Rust standard library sources are: `$RUST_LIB_SRC` (`env`), else
+/// Debian's `/usr/src/rustc-<version>/library`, else the sysroot's rust-src
+/// (rustup). When neither exists, Debian's path: it is what provisioning installs.
+pub fn rust_lib_src(
+    env: Option<PathBuf>,
+    rustc_version: Option<&str>,
+    sysroot: Option<&Path>,
+) -> Option<PathBuf> {
+    env.filter(|p| !p.as_os_str().is_empty()).or_else(|| {
+        let debian = PathBuf::from(format!("/usr/src/rustc-{}/library", rustc_version?));
+        let rustup = sysroot.map(|s| s.join("lib/rustlib/src/rust/library"));
+        Some(match rustup {
+            Some(r) if !has_rust_sources(&debian) && has_rust_sources(&r) => r,
+            _ => debian,
+        })
+    })
+}
+
+/// Whether `library` holds the standard library sources.
+pub fn has_rust_sources(library: &Path) -> bool {
+    library.join("core").is_dir()
+}
+
 impl Toolchain {
-    /// The toolchain the test kernel is built with: LLVM 19 and Debian's rust-src.
+    /// The toolchain the test kernel is built with: LLVM 19 and the Rust library sources.
     pub fn test_kernel() -> Self {
-        let rust_lib_src = std::env::var_os("RUST_LIB_SRC")
-            .map(PathBuf::from)
-            .or_else(|| {
-                rustc_version().map(|v| PathBuf::from(format!("/usr/src/rustc-{v}/library")))
-            });
+        let sysroot = first_line("rustc", &["--print", "sysroot"]);
+        let rust_lib_src = rust_lib_src(
+            std::env::var_os("RUST_LIB_SRC").map(PathBuf::from),
+            rustc_version().as_deref(),
+            Some(Path::new(&sysroot)),
+        );
         Self {
             llvm: Some("-19".to_owned()),
             libclang_path: Some(
@@ -108,6 +132,13 @@ pub fn llvm_for_config(config: &str, exists: impl Fn(&str) -> bool) -> Option<St
         .find_map(|l| l.strip_prefix("CONFIG_CLANG_VERSION="))
         .and_then(|v| v.parse::<u32>().ok())
         .map(|v| v / 10000);
+    llvm_for_clang(major, exists)
+}
+
+/// The one `LLVM=` rule for a clang-built kernel of major version `major`
+/// (`mempoolctl build` passes it, `mempoolctl doctor` reports it): `-N` when
+/// `clang-N` exists, else `1` (the unversioned tools).
+pub fn llvm_for_clang(major: Option<u32>, exists: impl Fn(&str) -> bool) -> Option<String> {
     match major {
         Some(m) if exists(&format!("clang-{m}")) => Some(format!("-{m}")),
         _ => Some("1".to_owned()),
@@ -123,6 +154,29 @@ fn which(bin: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_sources_lookup_order() {
+        let t = tempfile::tempdir().unwrap();
+        let env = Some(PathBuf::from("/env/library"));
+        assert_eq!(
+            rust_lib_src(env, Some("1.95.0"), None),
+            Some("/env/library".into())
+        );
+        // No Debian sources, rustup's present: rustup's.
+        let rustup = t.path().join("lib/rustlib/src/rust/library");
+        std::fs::create_dir_all(rustup.join("core")).unwrap();
+        assert_eq!(
+            rust_lib_src(None, Some("0.0.0"), Some(t.path())),
+            Some(rustup)
+        );
+        // Neither: Debian's path, which provisioning installs.
+        assert_eq!(
+            rust_lib_src(None, Some("0.0.0"), None),
+            Some("/usr/src/rustc-0.0.0/library".into())
+        );
+        assert_eq!(rust_lib_src(None, None, None), None);
+    }
 
     #[test]
     fn llvm_choice_follows_the_kernel_compiler() {
