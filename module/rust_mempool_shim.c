@@ -91,10 +91,12 @@ RMP_RO(alloc_failed);
 RMP_RO(reserve_served);
 RMP_RO(reserve_refilled);
 RMP_RO(bench_result);
+RMP_RO(bench_mempool_result);
 RMP_WO(hold);
 RMP_WO(release);
 RMP_WO(resize);
 RMP_WO(bench);
+RMP_WO(bench_mempool);
 
 static struct attribute *rmp_attrs[] = {
 	&rmp_attr_min_nr.attr,
@@ -109,10 +111,12 @@ static struct attribute *rmp_attrs[] = {
 	&rmp_attr_reserve_served.attr,
 	&rmp_attr_reserve_refilled.attr,
 	&rmp_attr_bench_result.attr,
+	&rmp_attr_bench_mempool_result.attr,
 	&rmp_attr_hold.attr,
 	&rmp_attr_release.attr,
 	&rmp_attr_resize.attr,
 	&rmp_attr_bench.attr,
+	&rmp_attr_bench_mempool.attr,
 	NULL,
 };
 

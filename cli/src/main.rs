@@ -136,6 +136,9 @@ enum Cmd {
     Bench {
         #[arg(default_value_t = 100_000)]
         pairs: u32,
+        /// Only the mempool path (bench_mempool): under failslab, the reserve path.
+        #[arg(long)]
+        mempool_only: bool,
     },
     /// Print the effective settings and where each came from.
     Config,
@@ -355,7 +358,10 @@ fn run(cli: Cli, ui: Ui) -> Result<i32> {
             modctl::params::check_min_nr(min_nr)?;
             exercise(&ctx, ui, Control::Resize, min_nr.to_string())
         }
-        Cmd::Bench { pairs } => bench(&ctx, ui, pairs),
+        Cmd::Bench {
+            pairs,
+            mempool_only,
+        } => bench(&ctx, ui, pairs, mempool_only),
         Cmd::Config => {
             print!("{}", ctx.settings.render());
             Ok(0)
@@ -548,10 +554,26 @@ fn exercise(ctx: &Ctx, ui: Ui, control: Control, value: String) -> Result<i32> {
     Ok(0)
 }
 
-fn bench(ctx: &Ctx, ui: Ui, pairs: u32) -> Result<i32> {
-    let log = lifecycle::control(&ctx.target(), Control::Bench, &pairs.to_string())?;
+fn bench(ctx: &Ctx, ui: Ui, pairs: u32, mempool_only: bool) -> Result<i32> {
+    let control = if mempool_only {
+        Control::BenchMempool
+    } else {
+        Control::Bench
+    };
+    let log = lifecycle::control(&ctx.target(), control, &pairs.to_string())?;
     ui.log_lines(&log);
     let s = stats::read_stats(&ctx.root, ctx.module())?;
+    if mempool_only {
+        let b = s
+            .module
+            .bench_mempool
+            .context("the module reported no bench_mempool result")?;
+        println!(
+            "{} pairs of {} B through the mempool alone: {} ns",
+            b.pairs, s.module.object_size, b.mempool_ns
+        );
+        return Ok(0);
+    }
     let b = s
         .module
         .bench

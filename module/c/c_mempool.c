@@ -50,7 +50,13 @@ MODULE_PARM_DESC(min_nr, "Elements the mempool keeps in reserve ("
 		 __stringify(MEMPOOL_MIN_NR_MIN) "..=" __stringify(MEMPOOL_MIN_NR_MAX) ")");
 
 static unsigned int object_size = MEMPOOL_OBJECT_SIZE_DEFAULT;
-module_param(object_size, uint, 0);
+/*
+ * Not module_param(): its type check defines __check_object_size(), which
+ * collides with hardened usercopy's function of that name
+ * (CONFIG_HARDENED_USERCOPY=y, as in Debian's kernels).
+ */
+module_param_cb(object_size, &param_ops_uint, &object_size, 0);
+__MODULE_PARM_TYPE(object_size, "uint");
 MODULE_PARM_DESC(object_size, "Slab object size in bytes ("
 		 __stringify(MEMPOOL_OBJECT_SIZE_MIN) "..="
 		 __stringify(MEMPOOL_OBJECT_SIZE_MAX) ")");
@@ -84,6 +90,10 @@ struct c_mempool {
 	u64 reserve_refilled;
 	bool bench_valid;
 	struct c_mempool_bench bench;
+	/* Last mempool-only bench (bench_mempool): pairs and ns per pair. */
+	bool bench_mempool_valid;
+	unsigned int bench_mempool_pairs;
+	u64 bench_mempool_ns;
 	struct kobject *kobj;	/* /sys/kernel/c_mempool, not under @lock */
 };
 
@@ -352,6 +362,28 @@ static int c_mempool_bench(struct c_mempool *s, unsigned int pairs)
 }
 
 /*
+ * Times @pairs alloc+free pairs through the mempool alone. With failslab
+ * failing the cache, every allocation is served by the reserve and every free
+ * refills it: the reserve path, which bench cannot time because its
+ * raw-cache contender fails then.
+ */
+static int c_mempool_bench_mempool(struct c_mempool *s, unsigned int pairs)
+{
+	u64 ns;
+	int err;
+
+	lockdep_assert_held(&s->lock);
+	err = c_mempool_time_pairs(s, BENCH_MEMPOOL, pairs, &ns);
+	if (err)
+		return err;
+	pr_info("bench_mempool: %u alloc+free pairs: mempool %llu ns\n", pairs, ns);
+	s->bench_mempool_pairs = pairs;
+	s->bench_mempool_ns = ns;
+	s->bench_mempool_valid = true;
+	return 0;
+}
+
+/*
  * Parses a decimal count written to a control file: digits only (one trailing
  * newline allowed, as echo adds), within @lo..=@hi. Stricter than kstrtouint()
  * (no '+', no base prefix), as rust_mempool's parse_count().
@@ -526,6 +558,20 @@ static ssize_t bench_result_show(struct kobject *kobj, struct kobj_attribute *at
 
 static struct kobj_attribute bench_result_attr = __ATTR_RO(bench_result);
 
+static ssize_t bench_mempool_result_show(struct kobject *kobj, struct kobj_attribute *attr,
+					 char *buf)
+{
+	struct c_mempool *s = &c_mempool;
+
+	guard(mutex)(&s->lock);
+	if (!s->bench_mempool_valid)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "pairs=%u mempool_ns=%llu\n", s->bench_mempool_pairs,
+			  s->bench_mempool_ns);
+}
+
+static struct kobj_attribute bench_mempool_result_attr = __ATTR_RO(bench_mempool_result);
+
 static ssize_t hold_store(struct kobject *kobj, struct kobj_attribute *attr,
 			  const char *buf, size_t len)
 {
@@ -600,6 +646,23 @@ static ssize_t bench_store(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute bench_attr = __ATTR_WO(bench);
 
+static ssize_t bench_mempool_store(struct kobject *kobj, struct kobj_attribute *attr,
+				   const char *buf, size_t len)
+{
+	struct c_mempool *s = &c_mempool;
+	unsigned int n;
+	int err;
+
+	if (!c_mempool_parse_count(buf, len, 1, MEMPOOL_BENCH_MAX, &n))
+		return c_mempool_refuse("bench_mempool", buf, len,
+					"a pair count 1..=" __stringify(MEMPOOL_BENCH_MAX));
+	scoped_guard(mutex, &s->lock)
+		err = c_mempool_bench_mempool(s, n);
+	return err ?: len;
+}
+
+static struct kobj_attribute bench_mempool_attr = __ATTR_WO(bench_mempool);
+
 static struct attribute *c_mempool_attrs[] = {
 	&min_nr_attr.attr,
 	&curr_nr_attr.attr,
@@ -613,10 +676,12 @@ static struct attribute *c_mempool_attrs[] = {
 	&reserve_served_attr.attr,
 	&reserve_refilled_attr.attr,
 	&bench_result_attr.attr,
+	&bench_mempool_result_attr.attr,
 	&hold_attr.attr,
 	&release_attr.attr,
 	&resize_attr.attr,
 	&bench_attr.attr,
+	&bench_mempool_attr.attr,
 	NULL,
 };
 

@@ -56,7 +56,10 @@ pub fn hint(first_error: &str) -> &'static str {
         "these headers carry no Rust metadata (distribution headers do not); build the C twin with --flavor c, or use a kernel build dir with CONFIG_RUST"
     } else if e.contains("No rule to make target") && e.contains("modules") {
         "the kernel directory is not a configured build tree; pass --kdir pointing at one"
-    } else if e.contains("command not found") || e.contains("not found") {
+    } else if e.contains("command not found")
+        || e.contains("not found")
+        || e.contains("cannot execute")
+    {
         "a build tool is missing; mempoolctl doctor names it and the package to install"
     } else if e.contains("unknown argument") || e.contains("unrecognized command-line option") {
         "the compiler differs from the kernel's (clang vs gcc, or another version); mempoolctl doctor shows which LLVM= to use"
@@ -163,6 +166,10 @@ mod tests {
         assert!(hint("error[E0463]: can't find crate for `kernel`").contains("--flavor c"));
         assert!(hint("make[1]: *** No rule to make target 'modules'.  Stop.").contains("--kdir"));
         assert!(hint("/bin/sh: 1: clang-19: not found").contains("doctor"));
+        assert!(hint(
+            "x86_64-linux-gnu-gcc-14: fatal error: cannot execute 'as': No such file or directory"
+        )
+        .contains("doctor"));
         assert!(hint("x.c:3:1: error: expected ';'").contains("module sources"));
     }
 

@@ -12,6 +12,8 @@ pub enum Control {
     Release,
     Resize,
     Bench,
+    /// The mempool path alone (the reserve path under failslab).
+    BenchMempool,
 }
 
 impl Control {
@@ -21,6 +23,7 @@ impl Control {
             Self::Release => "release",
             Self::Resize => "resize",
             Self::Bench => "bench",
+            Self::BenchMempool => "bench_mempool",
         }
     }
 }

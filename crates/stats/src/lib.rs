@@ -35,6 +35,14 @@ pub struct Bench {
     pub kmalloc_ns: u64,
 }
 
+/// Result of the last `bench_mempool` write: the mempool path alone (the
+/// reserve path when failslab fails the cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MempoolBench {
+    pub pairs: u64,
+    pub mempool_ns: u64,
+}
+
 /// The module's own counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModuleStats {
@@ -50,6 +58,8 @@ pub struct ModuleStats {
     pub reserve_served: u64,
     pub reserve_refilled: u64,
     pub bench: Option<Bench>,
+    /// `null` until a `bench_mempool` write, and for modules without that file.
+    pub bench_mempool: Option<MempoolBench>,
 }
 
 /// The slab cache's figures from `/sys/kernel/slab/<cache>/` (absent ones are null).
@@ -120,6 +130,31 @@ pub fn parse_bench(text: &str) -> Result<Option<Bench>, MalformedBench> {
     }
 }
 
+/// Parses `bench_mempool_result`: `none` or `pairs=N mempool_ns=N`.
+pub fn parse_bench_mempool(text: &str) -> Result<Option<MempoolBench>, MalformedBench> {
+    let t = text.strip_suffix('\n').unwrap_or(text);
+    if t == "none" {
+        return Ok(None);
+    }
+    let field = |word: Option<&str>, key: &str| -> Result<u64, MalformedBench> {
+        let v = word
+            .and_then(|w| w.strip_prefix(key))
+            .and_then(|w| w.strip_prefix('='))
+            .ok_or(MalformedBench)?;
+        if v.contains('\n') {
+            return Err(MalformedBench);
+        }
+        parse_u64(v).ok_or(MalformedBench)
+    };
+    let mut words = t.split(' ');
+    let pairs = field(words.next(), "pairs")?;
+    let mempool_ns = field(words.next(), "mempool_ns")?;
+    if words.next().is_some() {
+        return Err(MalformedBench);
+    }
+    Ok(Some(MempoolBench { pairs, mempool_ns }))
+}
+
 fn read(path: &Path) -> Result<String, StatsError> {
     fs::read_to_string(path).map_err(|source| StatsError::Read {
         path: path.to_owned(),
@@ -156,6 +191,18 @@ pub fn read_stats(root: &Path, module_dir: &str) -> Result<Stats, StatsError> {
         expected: "`none` or `pairs=N mempool_ns=N cache_ns=N kmalloc_ns=N`",
         found: bench_text,
     })?;
+    let mempool_path = dir.join("bench_mempool_result");
+    let bench_mempool = match fs::read_to_string(&mempool_path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        _ => {
+            let text = read(&mempool_path)?;
+            parse_bench_mempool(&text).map_err(|MalformedBench| StatsError::Parse {
+                path: mempool_path,
+                expected: "`none` or `pairs=N mempool_ns=N`",
+                found: text,
+            })?
+        }
+    };
     let cache_name = read(&dir.join("cache_name"))?.trim_end().to_owned();
     let module = ModuleStats {
         min_nr: number(&dir, "min_nr")?,
@@ -169,6 +216,7 @@ pub fn read_stats(root: &Path, module_dir: &str) -> Result<Stats, StatsError> {
         reserve_served: number(&dir, "reserve_served")?,
         reserve_refilled: number(&dir, "reserve_refilled")?,
         bench,
+        bench_mempool,
         cache_name,
     };
     let slab_dir = root.join("sys/kernel/slab").join(&module.cache_name);
@@ -215,6 +263,12 @@ pub fn render_table(s: &Stats) -> String {
                 "mempool {} | cache {} | kmalloc {} ({} pairs)",
                 b.mempool_ns, b.cache_ns, b.kmalloc_ns, b.pairs
             ),
+        ));
+    }
+    if let Some(b) = &m.bench_mempool {
+        rows.push((
+            "bench_mempool (ns/pair)".into(),
+            format!("mempool {} ({} pairs)", b.mempool_ns, b.pairs),
         ));
     }
     match &s.slab {
@@ -342,5 +396,43 @@ mod tests {
         assert!(parse_bench("pairs=1 mempool_ns=2 cache_ns=3").is_err());
         assert!(parse_bench("pairs=1 pairs=1 cache_ns=3 kmalloc_ns=4").is_err());
         assert!(parse_bench("pairs=1 mempool_ns=2 cache_ns=3 kmalloc_ns=4 extra=5").is_err());
+        assert_eq!(parse_bench_mempool("none\n"), Ok(None));
+        assert_eq!(
+            parse_bench_mempool("pairs=7 mempool_ns=300\n"),
+            Ok(Some(MempoolBench {
+                pairs: 7,
+                mempool_ns: 300
+            }))
+        );
+        for bad in [
+            "pairs=7",
+            "mempool_ns=3 pairs=7",
+            "pairs=7 mempool_ns=3 x=1",
+            "pairs=7\n mempool_ns=3",
+            "pairs=7 mempool_ns=-3",
+        ] {
+            assert!(parse_bench_mempool(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mempool_bench_is_read_when_the_module_has_it() {
+        let t = tempfile::tempdir().unwrap();
+        fake_tree(t.path(), LOADED);
+        // A module without the file: null, not an error.
+        let s = read_stats(t.path(), "rust_mempool").unwrap();
+        assert_eq!(s.module.bench_mempool, None);
+        let dir = t.path().join("sys/kernel/rust_mempool");
+        fs::write(dir.join("bench_mempool_result"), "pairs=9 mempool_ns=410\n").unwrap();
+        let s = read_stats(t.path(), "rust_mempool").unwrap();
+        assert_eq!(s.module.bench_mempool.unwrap().mempool_ns, 410);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["module"]["bench_mempool"]["pairs"], 9);
+        assert!(render_table(&s).contains("mempool 410 (9 pairs)"));
+        fs::write(dir.join("bench_mempool_result"), "pairs=9\n").unwrap();
+        let err = read_stats(t.path(), "rust_mempool")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bench_mempool_result: expected"), "{err}");
     }
 }

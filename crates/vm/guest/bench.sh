@@ -33,6 +33,25 @@ while [ $r -lt $ROUNDS ]; do
 	done
 	r=$((r + 1))
 done
+# --- the reserve path: failslab fails every allocation from both caches, so
+# each mempool_alloc falls back to the reserve and each free refills it
+FS=/sys/kernel/debug/failslab
+check "failslab on both caches" sh -c "
+	echo Y > $FS/cache-filter && echo N > $FS/task-filter && echo 0 > $FS/space &&
+	echo 1 > $FS/interval && echo -1 > $FS/times && echo 0 > $FS/verbose &&
+	echo 1 > /sys/kernel/slab/rust_mempool/failslab && echo 1 > /sys/kernel/slab/c_mempool/failslab &&
+	echo 100 > $FS/probability"
+r=0
+while [ $r -lt $ROUNDS ]; do
+	for m in rust_mempool c_mempool; do
+		echo $PAIRS >/sys/kernel/$m/bench_mempool || report fail "bench_mempool $m round $r" "write failed"
+		set -- $(tr ' =' '\n\n' </sys/kernel/$m/bench_mempool_result)
+		measure "$m.reserve_ns" "$4"
+	done
+	r=$((r + 1))
+done
+check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > /sys/kernel/slab/rust_mempool/failslab &&
+	echo 0 > /sys/kernel/slab/c_mempool/failslab && echo N > $FS/cache-filter"
 check "unload both" sh -c "rmmod rust_mempool && rmmod c_mempool"
 
 # --- userspace: mempoolctl against the plain tools, same .ko, same loop

@@ -34,7 +34,7 @@ check_eq "still min_nr 5" 5 cat $SYSFS/min_nr
 # --- garbage at every control file: EINVAL, nothing changed
 check "hold 2 so release has something" sh -c "echo 2 > $SYSFS/hold"
 LONG=$(head -c 5000 /dev/zero | tr '\0' 7)
-for f in hold release resize bench; do
+for f in hold release resize bench bench_mempool; do
 	for v in abc "" -1 0 12abc 0x10 " 7" "4 4" 99999999999999999999 4294967302 "$LONG"; do
 		check_refused "$f refuses '$(echo "$v" | head -c 24)'" sh -c "printf '%s\\n' '$v' > $SYSFS/$f"
 	done
@@ -83,6 +83,9 @@ check_eq "one failed allocation counted" 1 cat $SYSFS/alloc_failed
 check "release all with the slab still failing" sh -c "echo all > $SYSFS/release"
 check_eq "frees refilled the reserve" 6 cat $SYSFS/curr_nr
 check_eq "reserve_refilled 6" 6 cat $SYSFS/reserve_refilled
+check "bench_mempool with the slab failing: the reserve path" sh -c "echo 1000 > $SYSFS/bench_mempool && grep -Eq '^pairs=1000 mempool_ns=[1-9]' $SYSFS/bench_mempool_result"
+check_eq "the reserve is full again after it" 6 cat $SYSFS/curr_nr
+check_refused "bench with the slab failing: its raw-cache contender cannot allocate" sh -c "echo 10 > $SYSFS/bench"
 check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > $SLAB/failslab && echo N > $FS/cache-filter"
 check "hold 3 with the slab healthy" sh -c "echo 3 > $SYSFS/hold"
 check_eq "slab served them: reserve_served unchanged" 6 cat $SYSFS/reserve_served
@@ -92,7 +95,7 @@ check "unload after the guarantee test" mempoolctl unload
 # --- random bytes at every control file (bounded): refused or applied, never a splat
 check "load small for random writes" insmod $KO min_nr=4 object_size=64
 n=0
-for f in hold release resize bench; do
+for f in hold release resize bench bench_mempool; do
 	i=0
 	while [ $i -lt 50 ]; do
 		len=$(($(od -An -N1 -tu1 /dev/urandom) % 40 + 1))

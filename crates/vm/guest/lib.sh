@@ -81,7 +81,7 @@ check_msg() {
 state() {
 	[ -d $SYSFS ] && grep . $SYSFS/min_nr $SYSFS/curr_nr $SYSFS/object_size $SYSFS/in_use \
 		$SYSFS/alloc_total $SYSFS/free_total $SYSFS/alloc_failed $SYSFS/reserve_served \
-		$SYSFS/reserve_refilled $SYSFS/bench_result
+		$SYSFS/reserve_refilled $SYSFS/bench_result $SYSFS/bench_mempool_result
 	[ -d /sys/module/$MODULE ] && echo "module loaded"
 	[ -e $SLAB ] && echo "slab $SLAB"
 }

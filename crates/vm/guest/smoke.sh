@@ -47,6 +47,8 @@ check "resize down to 2" sh -c "echo 2 > $SYSFS/resize"
 check_eq "min_nr 2" 2 cat $SYSFS/min_nr
 check_eq "curr_nr shrunk to 2" 2 cat $SYSFS/curr_nr
 check "bench 2000" sh -c "echo 2000 > $SYSFS/bench"
+check_eq "bench_mempool_result before any bench_mempool" none cat $SYSFS/bench_mempool_result
+check "bench_mempool 2000" sh -c "echo 2000 > $SYSFS/bench_mempool && grep -Eq '^pairs=2000 mempool_ns=[1-9][0-9]*$' $SYSFS/bench_mempool_result"
 check "bench_result has non-zero figures" sh -c "cat $SYSFS/bench_result; grep -Eq '^pairs=2000 mempool_ns=[1-9][0-9]* cache_ns=[1-9][0-9]* kmalloc_ns=[1-9][0-9]*$' $SYSFS/bench_result"
 check "hold 4 then unload while holding" sh -c "echo 4 > $SYSFS/hold && rmmod $MODULE"
 check_log "unload released the held elements" "$MODULE: unload: released 4 held"
@@ -65,6 +67,7 @@ check "mempoolctl release all" mempoolctl release all
 check "mempoolctl resize 8" mempoolctl resize 8
 check_eq "min_nr 8 via mempoolctl" 8 cat $SYSFS/min_nr
 check "mempoolctl bench 1000" sh -c "mempoolctl bench 1000 | tee /tmp/b && grep -q '^1000 pairs of 10240 B: mempool [1-9]' /tmp/b"
+check "mempoolctl bench --mempool-only 1000" sh -c "mempoolctl bench --mempool-only 1000 | tee /tmp/b && grep -q '^1000 pairs of 10240 B through the mempool alone: [1-9]' /tmp/b"
 check "mempoolctl stats --json: schema 1, curr_nr 8" sh -c 'mempoolctl stats --json | tee /tmp/s.json && grep -q "\"schema\": 1" /tmp/s.json && grep -q "\"curr_nr\": 8" /tmp/s.json'
 check_eq "mempoolctl stats --watch: one JSON line per sample" 3 sh -c "mempoolctl stats --json --watch 0.2 --count 3 | grep -c '^{\"schema\":1,'"
 check "mempoolctl log shows this load" sh -c "mempoolctl log | grep -q 'mempool created: min_nr = 6, curr_nr = 6'"

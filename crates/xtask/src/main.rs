@@ -352,6 +352,16 @@ fn run_bench(boots: usize) -> Result<()> {
             name: "c_mempool.kmalloc_ns",
         },
         Row {
+            label: "rust_mempool: reserve path (failslab 100%)",
+            unit: "ns/pair",
+            name: "rust_mempool.reserve_ns",
+        },
+        Row {
+            label: "c_mempool: reserve path (failslab 100%)",
+            unit: "ns/pair",
+            name: "c_mempool.reserve_ns",
+        },
+        Row {
             label: "insmod + rmmod",
             unit: "ms/cycle",
             name: "insmod_rmmod_ms",
@@ -408,6 +418,12 @@ fn run_bench(boots: usize) -> Result<()> {
             label: "Rust / C raw cache pair",
             a: "rust_mempool.cache_ns",
             b: "c_mempool.cache_ns",
+            target: "<= 1.05x",
+        },
+        Ratio {
+            label: "Rust / C reserve path",
+            a: "rust_mempool.reserve_ns",
+            b: "c_mempool.reserve_ns",
             target: "<= 1.05x",
         },
         Ratio {

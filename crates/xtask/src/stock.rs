@@ -166,6 +166,12 @@ fn install_packages(root: &Path, base: &Path) -> Result<()> {
         format!("Types: deb\nURIs: {uri}\nSuites: {BACKPORTS}\nComponents: main\n"),
     )
     .with_context(|| format!("apt sources: writing {}", list.display()))?;
+    // Finishes what a killed earlier run left half-installed (else apt refuses).
+    run_logged(
+        "dpkg --configure -a",
+        &mut in_chroot(root, &["dpkg", "--configure", "-a"]),
+        &log,
+    )?;
     say(format!(
         "apt-get update in the chroot (log: {})",
         log.display()
