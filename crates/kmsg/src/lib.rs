@@ -212,16 +212,19 @@ pub fn last_seq(lines: &[LogLine]) -> Option<u64> {
     lines.iter().filter_map(|l| l.seq).max()
 }
 
+/// What marks a kernel log line as a kernel bug report ([`bad_news`]).
+pub const BAD_NEWS: &[&str] = &[
+    "Objects remaining",
+    "still has objects",
+    "BUG",
+    "WARNING:",
+    "KASAN",
+    "kmemleak: ",
+];
+
 /// Lines that mean a kernel bug around an unload: leaked objects, BUG, WARNING, KASAN.
 pub fn bad_news(lines: &[LogLine]) -> Vec<&LogLine> {
-    const BAD: &[&str] = &[
-        "Objects remaining",
-        "still has objects",
-        "BUG",
-        "WARNING:",
-        "KASAN",
-        "kmemleak: ",
-    ];
+    const BAD: &[&str] = BAD_NEWS;
     lines
         .iter()
         .filter(|l| {

@@ -108,14 +108,7 @@ fn foreign_message(module: &'static str) -> impl Strategy<Value = String> {
     ]
 }
 
-const BAD: &[&str] = &[
-    "Objects remaining",
-    "still has objects",
-    "BUG",
-    "WARNING:",
-    "KASAN",
-    "kmemleak: ",
-];
+const BAD: &[&str] = kmsg::BAD_NEWS;
 const DETECTOR: &str = "Kernel memory leak detector";
 
 /// Messages assembled from near-misses and hits of the bad-news keywords.

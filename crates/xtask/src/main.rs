@@ -581,6 +581,12 @@ fn test() -> Result<()> {
         let _ = std::fs::remove_dir_all(&broken_dir);
     }
 
+    // The stock-distribution path: Debian's own headers and kernel.
+    record(
+        "Debian's stock kernel runs the C twin built by mempoolctl against its own headers",
+        stock_vm(&quiet())? == 0,
+    );
+
     println!("[xtask] unit tests: {up} passed, {uf} failed");
     println!("{} passed, {} failed", up + passed, unit_failed + failed);
     if unit_failed + failed > 0 {
