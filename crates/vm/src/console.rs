@@ -55,7 +55,8 @@ pub fn add_splats(out: &mut Vec<Splat>, source: &'static str, text: &str) {
                 continue;
             }
             if *kind == "kmemleak" && !line.contains("suspected memory leak") {
-                break;
+                // kmemleak's own chatter; the line may still carry another report.
+                continue;
             }
             if out.iter().any(|s: &Splat| s.text == line.trim()) {
                 break;
@@ -98,6 +99,10 @@ mod tests {
                 ("lockdep", 7)
             ]
         );
+        // kmemleak chatter interleaved with another report still counts as that report.
+        let mixed = find_splats("kmemleak: scan thread BUG: unable to handle page fault\n");
+        assert_eq!(mixed.len(), 1);
+        assert_eq!(mixed[0].kind, "bug");
     }
 
     #[test]
