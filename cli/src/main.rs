@@ -600,6 +600,37 @@ mod tests {
     }
 
     #[test]
+    fn completions_and_man_page_name_every_command() {
+        let mut bash = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "mempoolctl",
+            &mut bash,
+        );
+        let bash = String::from_utf8(bash).unwrap();
+        let mut man = Vec::new();
+        clap_mangen::Man::new(Cli::command())
+            .render(&mut man)
+            .unwrap();
+        let man = String::from_utf8(man).unwrap();
+        assert!(man.starts_with(".ie"), "{man}");
+        assert!(man.contains(".TH mempoolctl 1"), "{man}");
+        for cmd in Cli::command().get_subcommands() {
+            assert!(
+                bash.contains(cmd.get_name()),
+                "{} not completed",
+                cmd.get_name()
+            );
+            assert!(
+                man.contains(cmd.get_name()),
+                "{} not in the man page",
+                cmd.get_name()
+            );
+        }
+    }
+
+    #[test]
     fn config_scenarios_are_the_vm_scenarios() {
         let vm: Vec<&str> = vm::Scenario::ALL.iter().map(|s| s.name()).collect();
         let mut settings = settings::keys::SCENARIOS.to_vec();

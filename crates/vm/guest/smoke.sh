@@ -71,6 +71,8 @@ check "mempoolctl bench --mempool-only 1000" sh -c "mempoolctl bench --mempool-o
 check "mempoolctl stats --json: schema 1, curr_nr 8" sh -c 'mempoolctl stats --json | tee /tmp/s.json && grep -q "\"schema\": 1" /tmp/s.json && grep -q "\"curr_nr\": 8" /tmp/s.json'
 check_eq "mempoolctl stats --watch: one JSON line per sample" 3 sh -c "mempoolctl stats --json --watch 0.2 --count 3 | grep -c '^{\"schema\":1,'"
 check "mempoolctl log shows this load" sh -c "mempoolctl log | grep -q 'mempool created: min_nr = 6, curr_nr = 6'"
+check "mempoolctl -v shows how, -q prints nothing" sh -c "mempoolctl -v status >/dev/null && mempoolctl -v hold 1 2>&1 | grep -q 'write \"1\" > /sys/kernel/$MODULE/hold' && mempoolctl -q release all | wc -c | grep -qx 0"
+check "NO_COLOR is honoured, --color always overrides it" sh -c "! mempoolctl log | grep -q \"\$(printf '\\033')\" && mempoolctl --color always log | grep -q \"\$(printf '\\033')\""
 check "mempoolctl unload verifies a clean exit" sh -c "mempoolctl unload | tee /tmp/u && grep -q 'kmem_cache_destroy done' /tmp/u && grep -q 'slab cache gone, no kernel reports' /tmp/u"
 sleep 1
 kill $FOLLOW
