@@ -415,6 +415,9 @@ fn build(ctx: &Ctx, ui: Ui) -> Result<i32> {
             kdir.display()
         )
     })?;
+    if ctx.flavor == Flavor::Rust {
+        kbuild::check_rust_support(&kdir, &config)?;
+    }
     let tc = kbuild::Toolchain::for_kernel_config(&config);
     ui.detail(format!(
         "kbuild: make -C {} M={} LLVM={}",

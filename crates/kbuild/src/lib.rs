@@ -47,6 +47,24 @@ pub enum BuildError {
     },
     #[error(transparent)]
     ModInfo(#[from] modinfo::ModInfoError),
+    #[error("{} cannot build Rust modules: {reason}. Distribution headers ship no Rust metadata; build the C twin instead (`mempoolctl build --flavor c`), or pass --kdir pointing at a Rust-enabled kernel build (mempoolctl doctor explains)", kdir.display())]
+    NoRustSupport { kdir: PathBuf, reason: &'static str },
+}
+
+/// Whether `kdir` can build an out-of-tree Rust module: `CONFIG_RUST=y` and
+/// the compiled `kernel` crate's metadata present.
+pub fn check_rust_support(kdir: &Path, config: &str) -> Result<(), BuildError> {
+    let fail = |reason| BuildError::NoRustSupport {
+        kdir: kdir.to_owned(),
+        reason,
+    };
+    if !config.lines().any(|l| l == "CONFIG_RUST=y") {
+        return Err(fail("the kernel was configured without CONFIG_RUST"));
+    }
+    if !kdir.join("rust/libkernel.rmeta").is_file() {
+        return Err(fail("rust/libkernel.rmeta is missing"));
+    }
+    Ok(())
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
@@ -243,7 +261,7 @@ pub fn build_module(
         .arg(format!("-j{jobs}"))
         .args(extra)
         .arg("modules");
-    run_logged(&mut c, log_file, None)?;
+    run_logged(&mut c, log_file, Some("module"))?;
     let mut kos: Vec<PathBuf> = fs::read_dir(&module_dir)
         .map_err(io("list module dir"))?
         .filter_map(Result::ok)
@@ -293,6 +311,25 @@ fn check_vermagic(ko: &Path, kdir: &Path, kernel: &str) -> Result<(), BuildError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_support_needs_config_and_metadata() {
+        let t = tempfile::tempdir().unwrap();
+        let err = check_rust_support(t.path(), "CONFIG_MODULES=y\n").unwrap_err();
+        assert!(
+            err.to_string().contains("configured without CONFIG_RUST"),
+            "{err}"
+        );
+        let err = check_rust_support(t.path(), "CONFIG_RUST=y\n").unwrap_err();
+        assert!(
+            err.to_string().contains("rust/libkernel.rmeta is missing"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--flavor c"), "{err}");
+        std::fs::create_dir_all(t.path().join("rust")).unwrap();
+        std::fs::write(t.path().join("rust/libkernel.rmeta"), "").unwrap();
+        check_rust_support(t.path(), "CONFIG_RUST=y\n").unwrap();
+    }
 
     #[test]
     fn reads_uts_release() {

@@ -105,6 +105,7 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
 
     install_sources(repo, &root)?;
     install_ctl(ctl, &root)?;
+    rust_refused(&root, &release)?;
     let c_ko = build_c_twin(&root, &release)?;
     doctor(&root, &release);
     Ok(StockParts {
@@ -469,6 +470,47 @@ fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
                 dest.display()
             )
         })?;
+    Ok(())
+}
+
+/// Step 4b: on these headers the Rust module cannot be built; `build` and
+/// `doctor` must both say so and offer the C twin.
+fn rust_refused(root: &Path, release: &str) -> Result<()> {
+    let kdir = format!("/lib/modules/{release}/build");
+    let out = in_chroot(
+        root,
+        &[
+            "mempoolctl",
+            "build",
+            "--kdir",
+            &kdir,
+            "--module-dir",
+            MODULE_DIR,
+        ],
+    )
+    .output()
+    .context("mempoolctl build (rust) in the chroot: running chroot")?;
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    if out.status.success()
+        || !text.contains("cannot build Rust modules")
+        || !text.contains("--flavor c")
+    {
+        bail!("mempoolctl build (rust flavor) on Debian's headers must refuse and offer --flavor c; it said (exit {:?}):\n{text}", out.status.code());
+    }
+    say(format!("rust flavor refused as it should: {}", text.trim()));
+    let out = in_chroot(root, &["mempoolctl", "doctor", "--json", "--kdir", &kdir])
+        .output()
+        .context("mempoolctl doctor (rust) in the chroot: running chroot")?;
+    let json = String::from_utf8_lossy(&out.stdout);
+    let offers_c = json
+        .split("\"id\": ")
+        .find(|c| c.starts_with("\"rust-metadata\""))
+        .is_some_and(|c| c.contains("\"status\": \"fail\"") && c.contains("--flavor c"));
+    if !offers_c {
+        bail!("mempoolctl doctor on Debian's headers must fail rust-metadata and offer --flavor c; it said:\n{json}");
+    }
+    say("doctor (rust flavor): rust-metadata fails and offers --flavor c, as it should");
     Ok(())
 }
 
