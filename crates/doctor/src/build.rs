@@ -1,7 +1,9 @@
-//! Build checks: can `rust_mempool` be built against the kernel build dir?
+//! Build checks: can `rust_mempool` (or `c_mempool`) be built against the kernel build
+//! dir?
 
 use crate::kconfig::{self, decode_version, version_ge, Kconfig};
-use crate::{Check, Section, Tools};
+use crate::kernelvars::{self, KernelVars, Source};
+use crate::{Check, Flavor, Section, Tools};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -9,13 +11,13 @@ const S: Section = Section::Build;
 
 /// Files kbuild needs in the build dir for any external module (`make M=`): it refuses
 /// outright without the first three ("Kernel configuration is invalid"), includes
-/// `utsrelease.h` for the vermagic, and links with `module.lds` and `modpost`.
-const PREPARED: [&str; 6] = [
+/// `utsrelease.h` for the vermagic, and runs `modpost`. The module linker script is
+/// checked apart ([`module_lds`]).
+const PREPARED: [&str; 5] = [
     "include/generated/autoconf.h",
     "include/generated/rustc_cfg",
     "include/config/auto.conf",
     "include/generated/utsrelease.h",
-    "scripts/module.lds",
     "scripts/mod/modpost",
 ];
 
@@ -43,11 +45,41 @@ pub const RUST_METADATA: [&str; 13] = [
 /// readable from the build dir.
 const MIN_RUSTC_7_3: &str = "1.85.0";
 const MIN_BINDGEN_7_3: &str = "0.71.1";
+const MIN_BINUTILS_7_3: &str = "2.30.0";
 
 const C_TWIN: &str = "`mempoolctl build --flavor c`";
 
-pub(crate) fn checks(kdir: &Path, explicit: bool, release: &str, tools: &Tools) -> Vec<Check> {
-    let (headers, config) = headers(kdir, explicit, release, tools);
+/// The checks only a Rust module needs.
+const RUST_ONLY: [&str; 5] = [
+    "config-rust",
+    "rust-metadata",
+    "rustc",
+    "bindgen",
+    "rust-src",
+];
+
+/// Their summary for [`Flavor::C`].
+pub(crate) const NOT_FOR_C: &str = "not needed for the C twin (c_mempool)";
+
+pub(crate) fn checks(
+    kdir: &Path,
+    explicit: bool,
+    release: &str,
+    tools: &Tools,
+    flavor: Flavor,
+) -> Vec<Check> {
+    let mut out = all_checks(kdir, explicit, release, tools);
+    if flavor == Flavor::C {
+        for c in out.iter_mut().filter(|c| RUST_ONLY.contains(&c.id)) {
+            *c = Check::skip(c.id, S, NOT_FOR_C);
+        }
+    }
+    out
+}
+
+fn all_checks(kdir: &Path, explicit: bool, release: &str, tools: &Tools) -> Vec<Check> {
+    let vars = KernelVars::read(kdir);
+    let (headers, config) = headers(kdir, explicit, release, tools, &vars);
     let mut out = vec![headers];
     let Some(config) = config else {
         for id in [
@@ -56,6 +88,7 @@ pub(crate) fn checks(kdir: &Path, explicit: bool, release: &str, tools: &Tools) 
             "config-rust",
             "rust-metadata",
             "compiler",
+            "binutils",
             "rustc",
         ] {
             out.push(Check::skip(id, S, "no headers"));
@@ -71,7 +104,8 @@ pub(crate) fn checks(kdir: &Path, explicit: bool, release: &str, tools: &Tools) 
     out.push(config_module_unload(&config));
     out.push(config_rust(&config, kdir));
     out.push(rust_metadata(&config, kdir, llvm.as_deref()));
-    out.push(compiler(&config, kdir, tools));
+    out.push(compiler(&config, kdir, &vars, tools));
+    out.push(binutils(&config, kdir, &vars, tools));
     out.push(rustc(&config, kdir, tools));
     out.push(bindgen(kdir, Some(&config), tools));
     out.push(rust_src(tools));
@@ -79,7 +113,28 @@ pub(crate) fn checks(kdir: &Path, explicit: bool, release: &str, tools: &Tools) 
     out
 }
 
-fn headers(kdir: &Path, explicit: bool, release: &str, tools: &Tools) -> (Check, Option<Kconfig>) {
+/// The module linker script: scripts/Makefile.modfinal links with the first of
+/// `scripts/module.lds` (built by `modules_prepare`) and `arch/$(SRCARCH)/module.lds`
+/// (what Debian's headers ship) that exists. `Err` names both.
+fn module_lds(kdir: &Path, srcarch: &str) -> Result<String, String> {
+    let candidates = [
+        "scripts/module.lds".to_owned(),
+        format!("arch/{srcarch}/module.lds"),
+    ];
+    candidates
+        .iter()
+        .find(|f| kdir.join(f).is_file())
+        .cloned()
+        .ok_or_else(|| format!("{} (or {})", candidates[0], candidates[1]))
+}
+
+fn headers(
+    kdir: &Path,
+    explicit: bool,
+    release: &str,
+    tools: &Tools,
+    vars: &KernelVars,
+) -> (Check, Option<Kconfig>) {
     let id = "headers";
     let fix = if explicit {
         "`--kdir` must name a kernel build directory: the one holding `Makefile` and `.config` \
@@ -120,11 +175,15 @@ fn headers(kdir: &Path, explicit: bool, release: &str, tools: &Tools) -> (Check,
         return (Check::fail(id, S, summary, fix), None);
     };
     let config = Kconfig::parse(&config);
-    let missing: Vec<&str> = PREPARED
+    let mut missing: Vec<String> = PREPARED
         .iter()
-        .copied()
         .filter(|f| !kdir.join(f).is_file())
+        .map(|f| (*f).to_owned())
         .collect();
+    let lds = module_lds(kdir, &vars.srcarch(tools, &config));
+    if let Err(both) = &lds {
+        missing.push(both.clone());
+    }
     if !missing.is_empty() {
         let summary = format!(
             "{} is configured but not prepared for external modules: missing {}",
@@ -141,8 +200,10 @@ fn headers(kdir: &Path, explicit: bool, release: &str, tools: &Tools) -> (Check,
         );
         return (Check::fail(id, S, summary, fix), Some(config));
     }
+    let lds = lds.unwrap_or_default();
     let summary = format!(
-        "{}: configured kernel build directory, prepared for external modules",
+        "{}: configured kernel build directory, prepared for external modules (linker \
+         script {lds})",
         kdir.display()
     );
     (Check::pass(id, S, summary), Some(config))
@@ -286,7 +347,7 @@ fn llvm_value(config: &Kconfig, tools: &Tools) -> Option<String> {
     }
 }
 
-fn compiler(config: &Kconfig, kdir: &Path, tools: &Tools) -> Check {
+fn compiler(config: &Kconfig, kdir: &Path, vars: &KernelVars, tools: &Tools) -> Check {
     let id = "compiler";
     match kernel_cc(config) {
         None => Check::warn(
@@ -300,7 +361,7 @@ fn compiler(config: &Kconfig, kdir: &Path, tools: &Tools) -> Check {
              the compiler)",
         ),
         Some(Cc::Clang { version, major }) => clang(tools, &version, major),
-        Some(Cc::Gcc { version, major }) => gcc(kdir, tools, &version, major),
+        Some(Cc::Gcc { version, major }) => gcc(vars, tools, &version, major),
     }
 }
 
@@ -340,65 +401,185 @@ fn clang(tools: &Tools, version: &str, major: u64) -> Check {
     Check::pass(id, S, summary)
 }
 
-fn gcc(kdir: &Path, tools: &Tools, version: &str, major: u64) -> Check {
+/// What kbuild runs for a gcc kernel: `CC = $(CROSS_COMPILE)gcc`, unless the build dir's
+/// `.kernelvariables` pins the compiler (Debian: `CC = ... $(CROSS_COMPILE)gcc-14` with
+/// `override CROSS_COMPILE = x86_64-linux-gnu-`, so `x86_64-linux-gnu-gcc-14`).
+struct GccCommand {
+    /// `CROSS_COMPILE`, possibly empty.
+    prefix: String,
+    source: Source,
+    /// The compiler command.
+    cc: String,
+    /// Whether `.kernelvariables` named it.
+    pinned: bool,
+}
+
+impl GccCommand {
+    fn new(vars: &KernelVars, tools: &Tools) -> Self {
+        let (prefix, source) = vars.cross_compile(tools);
+        let pinned = vars.cc(&prefix);
+        Self {
+            cc: pinned.clone().unwrap_or_else(|| format!("{prefix}gcc")),
+            pinned: pinned.is_some(),
+            prefix,
+            source,
+        }
+    }
+
+    /// Where `CROSS_COMPILE` came from, for summaries: ` (CROSS_COMPILE=... from ...)`.
+    fn via(&self) -> String {
+        let from = match self.source {
+            Source::KernelVariables => "the build dir's .kernelvariables",
+            Source::Environment => "the environment",
+            Source::Default => return String::new(),
+        };
+        format!(" (CROSS_COMPILE={} from {from})", self.prefix)
+    }
+
+    /// Debian's package for `<prefix>gcc-N`.
+    fn gcc_package(&self, major: u64) -> String {
+        if kernelvars::is_native(&self.prefix) {
+            format!("gcc-{major}")
+        } else {
+            format!("gcc-{major}-{}", kernelvars::package_triplet(&self.prefix))
+        }
+    }
+
+    /// Debian's package for `<prefix>ld` and the `as` gcc runs.
+    fn binutils_package(&self) -> String {
+        if kernelvars::is_native(&self.prefix) {
+            "binutils".to_owned()
+        } else {
+            format!("binutils-{}", kernelvars::package_triplet(&self.prefix))
+        }
+    }
+}
+
+fn gcc(vars: &KernelVars, tools: &Tools, version: &str, major: u64) -> Check {
     let id = "compiler";
-    let install = format!("`apt install gcc-{major}`");
-    let versioned = format!("gcc-{major}");
-    // Debian's headers pin the compiler in .kernelvariables (`CC = ... gcc-14`), which
-    // kbuild includes; otherwise kbuild runs plain `gcc`.
-    let pinned = kernelvariables_cc(kdir);
-    let used = pinned.clone().unwrap_or_else(|| "gcc".to_owned());
-    match tools.binary(&used) {
+    let g = GccCommand::new(vars, tools);
+    let install = format!("`apt install {}`", g.gcc_package(major));
+    let versioned = format!("{}gcc-{major}", g.prefix);
+    let (used, via) = (&g.cc, g.via());
+    match tools.binary(used) {
         Some(v) if kconfig::major(v) == Some(major) => Check::pass(
             id,
             S,
             format!(
-                "the kernel was built with gcc {version}; kbuild runs `{used}` ({v}); no LLVM= \
-                 (a gcc kernel)"
+                "the kernel was built with gcc {version}; kbuild runs `{used}` ({v}){via}; no \
+                 LLVM= (a gcc kernel)"
             ),
         ),
-        Some(v) if pinned.is_none() && tools.binary(&versioned).is_some() => Check::warn(
-            id,
-            S,
-            format!(
-                "the kernel was built with gcc {version}; {versioned} is installed, but kbuild \
-                 runs `gcc`, which is {v}"
-            ),
-            format!(
-                "make `gcc` mean {versioned} for the build: `mkdir -p ~/.local/gcc{major} && \
-                 ln -sf $(command -v {versioned}) ~/.local/gcc{major}/gcc`, then \
-                 `PATH=~/.local/gcc{major}:$PATH mempoolctl build`"
-            ),
-        ),
+        Some(v) if !g.pinned && tools.binary(&versioned).is_some() => {
+            let plain = used.rsplit('/').next().unwrap_or(used);
+            Check::warn(
+                id,
+                S,
+                format!(
+                    "the kernel was built with gcc {version}; {versioned} is installed, but \
+                     kbuild runs `{used}`{via}, which is {v}"
+                ),
+                format!(
+                    "make `{plain}` mean {versioned} for the build: `mkdir -p ~/.local/gcc{major} \
+                     && ln -sf $(command -v {versioned}) ~/.local/gcc{major}/{plain}`, then \
+                     `PATH=~/.local/gcc{major}:$PATH mempoolctl build`"
+                ),
+            )
+        }
         Some(v) => Check::fail(
             id,
             S,
-            format!("the kernel was built with gcc {version}; kbuild runs `{used}`, which is {v}"),
+            format!(
+                "the kernel was built with gcc {version}; kbuild runs `{used}`{via}, which is {v}"
+            ),
             install,
         ),
         None => Check::fail(
             id,
             S,
-            format!("the kernel was built with gcc {version}; `{used}` is not installed"),
+            format!("the kernel was built with gcc {version}; `{used}`{via} is not installed"),
             install,
         ),
     }
 }
 
-/// The compiler a Debian build dir's `.kernelvariables` pins: the last word of its `CC`
-/// assignment without the `$(CROSS_COMPILE)` prefix.
-fn kernelvariables_cc(kdir: &Path) -> Option<String> {
-    let text = fs::read_to_string(kdir.join(".kernelvariables")).ok()?;
-    text.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("CC")?;
-        let value = rest
-            .trim_start()
-            .strip_prefix(":=")
-            .or_else(|| rest.trim_start().strip_prefix('='))?;
-        let word = value.split_whitespace().last()?;
-        let name = word.rsplit(')').next()?;
-        (!name.is_empty()).then(|| name.to_owned())
-    })
+/// The assembler and linker of a gcc kernel's module build: gcc runs the assembler it
+/// finds (`-print-prog-name=as`: normally plain `as` from the search path, even for
+/// `x86_64-linux-gnu-gcc-14`), kbuild links with `$(CROSS_COMPILE)ld`.
+fn binutils(config: &Kconfig, kdir: &Path, vars: &KernelVars, tools: &Tools) -> Check {
+    let id = "binutils";
+    let major = match kernel_cc(config) {
+        None => return Check::skip(id, S, "the kernel's compiler is unknown (see compiler)"),
+        Some(Cc::Clang { .. }) => {
+            return Check::pass(
+                id,
+                S,
+                "a clang kernel: clang assembles itself and ld.lld links (see compiler); GNU \
+                 as and ld are not used",
+            )
+        }
+        Some(Cc::Gcc { major, .. }) => major,
+    };
+    let g = GccCommand::new(vars, tools);
+    let asm = tools.gcc_assembler(&g.cc).to_owned();
+    let ld = format!("{}ld", g.prefix);
+    // gcc prints a path only for an assembler it found.
+    let asm_found = tools.binary(&asm).is_some() || asm.contains('/');
+    let ld_found = tools.binary(&ld).is_some() || (ld.contains('/') && Path::new(&ld).is_file());
+    let fix = format!(
+        "`apt install {}` (the {} package depends on it)",
+        g.binutils_package(),
+        g.gcc_package(major)
+    );
+    let mut missing = Vec::new();
+    if !asm_found {
+        missing.push(format!(
+            "`{}` runs `{asm}` to assemble, which is not installed (the build stops with \
+             \"cannot execute '{asm}'\")",
+            g.cc
+        ));
+    }
+    if !ld_found {
+        missing.push(format!(
+            "kbuild links the module with `{ld}`{}, which is not installed",
+            g.via()
+        ));
+    }
+    if !missing.is_empty() {
+        let summary = format!("a gcc kernel: {}", missing.join("; "));
+        return Check::fail(id, S, summary, fix);
+    }
+    let (min, min_source) = min_version(kdir, "binutils", MIN_BINUTILS_7_3);
+    let named = |name: &str| match tools.binary(name) {
+        Some(v) => format!("`{name}` ({v})"),
+        None => format!("`{name}`"),
+    };
+    let old: Vec<String> = [&asm, &ld]
+        .into_iter()
+        .filter_map(|n| {
+            let v = tools.binary(n)?;
+            (version_ge(v, &min) == Some(false)).then(|| format!("`{n}` {v}"))
+        })
+        .collect();
+    let summary = format!(
+        "`{}` runs {} to assemble; kbuild links with {}{}",
+        g.cc,
+        named(&asm),
+        named(&ld),
+        g.via()
+    );
+    if !old.is_empty() {
+        return Check::warn(
+            id,
+            S,
+            format!(
+                "{summary}; older than the minimum {min} ({min_source}): {}",
+                old.join(", ")
+            ),
+            fix,
+        );
+    }
+    Check::pass(id, S, format!("{summary} (minimum {min}, {min_source})"))
 }
 
 fn rustc(config: &Kconfig, kdir: &Path, tools: &Tools) -> Check {

@@ -1,7 +1,7 @@
 //! Load checks: will the running kernel accept `finit_module` from us?
 
 use crate::build::uts_release;
-use crate::{Check, Section};
+use crate::{Check, Flavor, Section};
 use std::fs;
 use std::path::Path;
 
@@ -17,7 +17,13 @@ struct Caps {
     bounding: u64,
 }
 
-pub(crate) fn checks(root: &Path, release: &str, kdir: &Path, euid: u32) -> Vec<Check> {
+pub(crate) fn checks(
+    root: &Path,
+    release: &str,
+    kdir: &Path,
+    euid: u32,
+    flavor: Flavor,
+) -> Vec<Check> {
     let caps = read_caps(root);
     let modules = kernel_modules(root, release);
     let mut out = if modules.status == crate::Status::Pass {
@@ -25,8 +31,8 @@ pub(crate) fn checks(root: &Path, release: &str, kdir: &Path, euid: u32) -> Vec<
             modules,
             privileges(caps, euid),
             modules_disabled(root),
-            sig_enforce(root, release, kdir),
-            lockdown(root, release, kdir),
+            sig_enforce(root, release, kdir, flavor),
+            lockdown(root, release, kdir, flavor),
         ]
     } else {
         let mut out = vec![modules];
@@ -156,7 +162,8 @@ fn modules_disabled(root: &Path) -> Check {
 /// How to get a module the kernel accepts when it requires signatures: with the build's
 /// own key when the build dir is the running kernel's and has it (Warn: one command),
 /// otherwise via a Machine Owner Key (Fail: enrolment needs a reboot).
-fn signing_remedy(release: &str, kdir: &Path) -> (bool, String) {
+fn signing_remedy(release: &str, kdir: &Path, flavor: Flavor) -> (bool, String) {
+    let ko = flavor.ko();
     let key = kdir.join("certs/signing_key.pem");
     let cert = kdir.join("certs/signing_key.x509");
     let sign_file = kdir.join("scripts/sign-file");
@@ -165,7 +172,7 @@ fn signing_remedy(release: &str, kdir: &Path) -> (bool, String) {
             true,
             format!(
                 "sign the module after each build with the key this kernel was built with: `{} \
-                 sha512 {} {} rust_mempool.ko`",
+                 sha512 {} {} {ko}`",
                 sign_file.display(),
                 key.display(),
                 cert.display()
@@ -179,20 +186,23 @@ fn signing_remedy(release: &str, kdir: &Path) -> (bool, String) {
              Owner Key (`openssl req -new -x509 -newkey rsa:2048 -nodes -days 36500 -subj \
              '/CN=mempoolctl module key/' -outform DER -keyout MOK.priv -out MOK.der`, then \
              `mokutil --import MOK.der`, reboot and confirm in MokManager), then after each \
-             build `{} sha512 MOK.priv MOK.der rust_mempool.ko`; or {VM}",
+             build `{} sha512 MOK.priv MOK.der {ko}`; or {VM}",
             sign_file.display()
         ),
     )
 }
 
-fn sig_enforce(root: &Path, release: &str, kdir: &Path) -> Check {
+fn sig_enforce(root: &Path, release: &str, kdir: &Path, flavor: Flavor) -> Check {
     let id = "sig-enforce";
     match read(root, "sys/module/module/parameters/sig_enforce").as_deref() {
         None => Check::pass(id, S, "not enforced (no module signing)"),
         Some("Y") => {
-            let summary = "module signatures are enforced (sig_enforce=Y): an unsigned \
-                           rust_mempool.ko is refused (EKEYREJECTED)";
-            match signing_remedy(release, kdir) {
+            let summary = format!(
+                "module signatures are enforced (sig_enforce=Y): an unsigned {} is refused \
+                 (EKEYREJECTED)",
+                flavor.ko()
+            );
+            match signing_remedy(release, kdir, flavor) {
                 (true, fix) => Check::warn(id, S, summary, fix),
                 (false, fix) => Check::fail(id, S, summary, fix),
             }
@@ -205,7 +215,7 @@ fn sig_enforce(root: &Path, release: &str, kdir: &Path) -> Check {
     }
 }
 
-fn lockdown(root: &Path, release: &str, kdir: &Path) -> Check {
+fn lockdown(root: &Path, release: &str, kdir: &Path, flavor: Flavor) -> Check {
     let id = "lockdown";
     let Some(text) = read(root, "sys/kernel/security/lockdown") else {
         return Check::pass(id, S, "no lockdown (no /sys/kernel/security/lockdown)");
@@ -221,7 +231,7 @@ fn lockdown(root: &Path, release: &str, kdir: &Path) -> Check {
                 "kernel lockdown is `{mode}` (usually set by Secure Boot): unsigned modules \
                  are refused (EPERM)"
             );
-            match signing_remedy(release, kdir) {
+            match signing_remedy(release, kdir, flavor) {
                 (true, fix) => Check::warn(id, S, summary, fix),
                 (false, fix) => Check::fail(
                     id,

@@ -23,7 +23,11 @@ pub fn render(report: &Report, color: bool) -> String {
     for (section, title) in [
         (
             Section::Build,
-            format!("Build (kernel build dir {})", report.kdir.display()),
+            format!(
+                "Build (kernel build dir {}, module {})",
+                report.kdir.display(),
+                report.flavor.module_name()
+            ),
         ),
         (
             Section::Load,

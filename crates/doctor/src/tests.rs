@@ -125,9 +125,14 @@ fn tools() -> Tools {
                 ("ld.lld-19", "19.1.7"),
                 ("gcc", "12.2.0"),
                 ("gcc-12", "12.2.0"),
+                ("as", "2.40"),
+                ("ld", "2.40"),
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
         ),
+        gcc_as: BTreeMap::new(),
+        cross_compile: None,
+        arch: None,
         rust_lib_src: Some(PathBuf::from("/usr/src/rustc-1.95.0/library")),
         rust_lib_src_exists: true,
     }
@@ -146,7 +151,7 @@ fn assert_status(report: &Report, id: &str, status: Status) -> String {
 fn good() -> (TempDir, Report) {
     let root = fake_root();
     rust_kdir(&default_kdir(root.path()));
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     (root, report)
 }
 
@@ -166,8 +171,15 @@ fn a_complete_rust_tree_passes_everything() {
         .summary
         .contains("minimum 1.85.0, scripts/min-tool-version.sh"));
     let sections: Vec<Section> = report.checks.iter().map(|c| c.section).collect();
-    assert_eq!(sections[..10], [Section::Build; 10]);
-    assert_eq!(sections[10..], [Section::Load; 6]);
+    assert_eq!(sections[..11], [Section::Build; 11]);
+    assert_eq!(sections[11..], [Section::Load; 6]);
+    assert_eq!(report.flavor, Flavor::Rust);
+    assert!(check(&report, "headers")
+        .summary
+        .contains("linker script scripts/module.lds"));
+    assert!(check(&report, "binutils")
+        .summary
+        .contains("a clang kernel"));
 }
 
 #[test]
@@ -181,7 +193,7 @@ fn b_debian_headers_fail_rust_metadata_with_the_c_twin_fix() {
     );
     let mut t = tools();
     t.binaries.insert("gcc-14".into(), "14.2.0".into());
-    let report = diagnose(root.path(), RELEASE, None, &t, 0);
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
     let fix = assert_status(&report, "rust-metadata", Status::Fail);
     assert!(fix.contains("`mempoolctl build --flavor c`"), "{fix}");
     let summary = &check(&report, "rust-metadata").summary;
@@ -195,7 +207,7 @@ fn b_debian_headers_fail_rust_metadata_with_the_c_twin_fix() {
     assert!(!report.ok());
 
     // Without gcc-14 the exact package is named.
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "compiler", Status::Fail);
     assert_eq!(fix, "`apt install gcc-14`");
 }
@@ -207,19 +219,19 @@ fn gcc_kernel_without_pinned_cc_warns_when_plain_gcc_is_another_major() {
     headers_dir(&kdir, DEBIAN_CONFIG, RELEASE);
     let mut t = tools();
     t.binaries.insert("gcc-14".into(), "14.2.0".into());
-    let report = diagnose(root.path(), RELEASE, None, &t, 0);
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
     let fix = assert_status(&report, "compiler", Status::Warn);
     assert!(fix.contains("ln -sf $(command -v gcc-14)"), "{fix}");
     // Plain gcc of the right major is enough.
     t.binaries.insert("gcc".into(), "14.2.0".into());
-    let report = diagnose(root.path(), RELEASE, None, &t, 0);
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
     assert_status(&report, "compiler", Status::Pass);
 }
 
 #[test]
 fn c_no_headers_fails_and_skips_what_depends_on_them() {
     let root = fake_root();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "headers", Status::Fail);
     assert!(fix.contains("`apt install linux-headers-7.3.4`"), "{fix}");
     assert!(fix.contains("--kdir DIR"), "{fix}");
@@ -244,7 +256,14 @@ fn c_no_headers_fails_and_skips_what_depends_on_them() {
 
     // An explicit --kdir that is no build dir.
     let empty = TempDir::new().unwrap();
-    let report = diagnose(root.path(), RELEASE, Some(empty.path()), &tools(), 0);
+    let report = diagnose(
+        root.path(),
+        RELEASE,
+        Some(empty.path()),
+        &tools(),
+        0,
+        Flavor::Rust,
+    );
     let fix = assert_status(&report, "headers", Status::Fail);
     assert!(fix.contains("`--kdir` must name a kernel build directory"));
     assert!(check(&report, "headers").summary.contains("no Makefile"));
@@ -256,7 +275,7 @@ fn unprepared_build_dir_names_modules_prepare() {
     let kdir = default_kdir(root.path());
     rust_kdir(&kdir);
     fs::remove_file(kdir.join("include/generated/rustc_cfg")).unwrap();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "headers", Status::Fail);
     assert!(
         fix.contains(&format!(
@@ -278,7 +297,7 @@ fn d_rustc_mismatch_fails_with_the_exact_toolchain() {
     rust_kdir(&default_kdir(root.path()));
     let mut t = tools();
     t.rustc = Some("rustc 1.94.1 (e408947bf 2026-03-25)".into());
-    let report = diagnose(root.path(), RELEASE, None, &t, 0);
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
     let fix = assert_status(&report, "rustc", Status::Fail);
     assert!(fix.contains("`rustup toolchain install 1.95.0`"), "{fix}");
     assert!(
@@ -289,14 +308,14 @@ fn d_rustc_mismatch_fails_with_the_exact_toolchain() {
     assert!(summary.contains(RUSTC) && summary.contains("1.94.1"));
 
     t.rustc = Some("rustc 1.80.0 (051478957 2024-07-21)".into());
-    let report = diagnose(root.path(), RELEASE, None, &t, 0);
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
     assert_status(&report, "rustc", Status::Fail);
     assert!(check(&report, "rustc")
         .summary
         .contains("below the minimum 1.85.0"));
 
     t.rustc = None;
-    let report = diagnose(root.path(), RELEASE, None, &t, 0);
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
     let fix = assert_status(&report, "rustc", Status::Fail);
     assert!(fix.contains("rustup toolchain install 1.95.0"));
 }
@@ -310,7 +329,7 @@ fn min_versions_come_from_the_kernel_script_when_present() {
         &kdir.join("source/scripts/min-tool-version.sh"),
         &MIN_TOOL_VERSION.replace("0.71.1", "0.80.0"),
     );
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "bindgen", Status::Warn);
     assert_eq!(
         fix,
@@ -322,7 +341,7 @@ fn min_versions_come_from_the_kernel_script_when_present() {
 
     // No script: the built-in 7.3 table.
     fs::remove_dir_all(kdir.join("source")).unwrap();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     assert!(check(&report, "bindgen")
         .summary
         .contains("minimum 0.71.1, Linux 7.3"));
@@ -337,7 +356,7 @@ fn kernel_without_rust_points_to_the_c_twin() {
         &kdir.join(".config"),
         &RUST_CONFIG.replace("CONFIG_RUST=y", "# CONFIG_RUST is not set"),
     );
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "config-rust", Status::Fail);
     assert_eq!(
         fix,
@@ -357,7 +376,7 @@ fn module_config_options() {
         &kdir.join(".config"),
         &RUST_CONFIG.replace("CONFIG_MODULE_UNLOAD=y", ""),
     );
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "config-module-unload", Status::Fail);
     assert!(fix.contains("CONFIG_MODULE_UNLOAD=y") && fix.contains("mempoolctl vm"));
 
@@ -365,7 +384,7 @@ fn module_config_options() {
         &kdir.join(".config"),
         &RUST_CONFIG.replace("CONFIG_MODULES=y", ""),
     );
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "config-modules", Status::Fail);
     assert_eq!(
         fix,
@@ -381,7 +400,7 @@ fn partial_rust_metadata_is_listed_with_modules_prepare() {
     rust_kdir(&kdir);
     fs::remove_file(kdir.join("rust/libzerocopy.rmeta")).unwrap();
     fs::remove_file(kdir.join("scripts/target.json")).unwrap();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "rust-metadata", Status::Fail);
     assert!(fix.contains("LLVM=-19 modules_prepare"), "{fix}");
     let summary = &check(&report, "rust-metadata").summary;
@@ -399,7 +418,7 @@ fn clang_choices() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        diagnose(root.path(), RELEASE, None, &t, 0)
+        diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust)
     };
     let install = "`apt install clang-19 lld-19 llvm-19`";
 
@@ -437,6 +456,7 @@ fn other_release_in_an_explicit_kdir_warns() {
         Some(kdir.path()),
         &tools(),
         0,
+        Flavor::Rust,
     );
     assert_status(&report, "kernel-release-match", Status::Warn);
     assert!(check(&report, "kernel-release-match").summary.contains(
@@ -452,7 +472,7 @@ fn missing_tools_for_a_kernel_build_warn() {
     let mut t = tools();
     t.bindgen = None;
     t.rust_lib_src_exists = false;
-    let report = diagnose(root.path(), RELEASE, None, &t, 0);
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
     let fix = assert_status(&report, "bindgen", Status::Warn);
     assert!(fix.contains("cargo install bindgen-cli --locked"));
     let fix = assert_status(&report, "rust-src", Status::Warn);
@@ -474,7 +494,7 @@ fn e_lockdown_integrity_fails_and_names_signing() {
         &root.path().join("sys/kernel/security/lockdown"),
         "none [integrity] confidentiality\n",
     );
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "lockdown", Status::Fail);
     assert!(fix.contains("mokutil --import MOK.der"), "{fix}");
     assert!(fix.contains("scripts/sign-file sha512 MOK.priv MOK.der rust_mempool.ko"));
@@ -485,7 +505,7 @@ fn e_lockdown_integrity_fails_and_names_signing() {
     let kdir = default_kdir(root.path());
     write(&kdir.join("certs/signing_key.pem"), "");
     write(&kdir.join("certs/signing_key.x509"), "");
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "lockdown", Status::Warn);
     assert!(fix.contains(&format!(
         "{}/scripts/sign-file sha512 {}/certs/signing_key.pem",
@@ -499,7 +519,7 @@ fn e_sig_enforce() {
     let (root, _) = good();
     let param = root.path().join("sys/module/module/parameters/sig_enforce");
     write(&param, "Y\n");
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "sig-enforce", Status::Fail);
     assert!(fix.contains("mokutil --import") && fix.contains("sign-file sha512"));
     assert!(check(&report, "sig-enforce")
@@ -507,7 +527,7 @@ fn e_sig_enforce() {
         .contains("EKEYREJECTED"));
 
     fs::remove_file(&param).unwrap();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     assert_status(&report, "sig-enforce", Status::Pass);
     assert_eq!(
         check(&report, "sig-enforce").summary,
@@ -519,7 +539,7 @@ fn e_sig_enforce() {
 fn e_modules_disabled() {
     let (root, _) = good();
     write(&root.path().join("proc/sys/kernel/modules_disabled"), "1\n");
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "modules-disabled", Status::Fail);
     assert!(
         fix.starts_with("reboot") && fix.contains("nomodule"),
@@ -534,7 +554,7 @@ fn e_modules_disabled() {
 fn e_no_proc_modules() {
     let (root, _) = good();
     fs::remove_file(root.path().join("proc/modules")).unwrap();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "kernel-modules", Status::Fail);
     assert_eq!(
         fix,
@@ -559,27 +579,27 @@ fn e_privileges() {
     let (root, _) = good();
     // Non-root without capabilities: sudo helps.
     set_caps(root.path(), "0000000000000000", ALL_CAPS);
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000, Flavor::Rust);
     let fix = assert_status(&report, "privileges", Status::Fail);
     assert_eq!(fix, "run as root: `sudo mempoolctl load`");
     assert!(check(&report, "privileges").summary.contains("uid 1000"));
 
     // Root in a container whose bounding set lacks CAP_SYS_MODULE (bit 16).
     set_caps(root.path(), "000001fffffeffff", "000001fffffeffff");
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let fix = assert_status(&report, "privileges", Status::Fail);
     assert!(fix.contains("--cap-add SYS_MODULE") && fix.contains("mempoolctl vm"));
 
     // Non-root with the capability (e.g. a file capability) passes.
     set_caps(root.path(), "0000000000010000", ALL_CAPS);
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000, Flavor::Rust);
     assert_status(&report, "privileges", Status::Pass);
 
     // Capabilities unreadable: the uid decides.
     fs::remove_file(root.path().join("proc/self/status")).unwrap();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     assert_status(&report, "privileges", Status::Pass);
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000, Flavor::Rust);
     assert_status(&report, "privileges", Status::Fail);
 }
 
@@ -588,7 +608,7 @@ fn e_dmesg_restrict() {
     let (root, _) = good();
     write(&root.path().join("proc/sys/kernel/dmesg_restrict"), "1\n");
     set_caps(root.path(), "0000000000000000", ALL_CAPS);
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 1000, Flavor::Rust);
     let fix = assert_status(&report, "dmesg-restrict", Status::Warn);
     assert!(
         fix.contains("`sudo sysctl kernel.dmesg_restrict=0`"),
@@ -602,7 +622,7 @@ fn e_dmesg_restrict() {
     assert!(!report.ok());
 
     set_caps(root.path(), ALL_CAPS, ALL_CAPS);
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     assert_status(&report, "dmesg-restrict", Status::Pass);
 }
 
@@ -613,16 +633,44 @@ fn json_shape_is_the_documented_one() {
     let obj = v.as_object().unwrap();
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["checks", "kdir", "kernel_release", "ok", "schema"]);
+    assert_eq!(
+        keys,
+        ["checks", "flavor", "kdir", "kernel_release", "ok", "schema"]
+    );
     assert_eq!(v["schema"], 1);
     assert_eq!(v["ok"], true);
+    assert_eq!(v["flavor"], "rust");
     assert_eq!(v["kernel_release"], RELEASE);
     assert!(v["kdir"]
         .as_str()
         .unwrap()
         .ends_with("lib/modules/7.3.4/build"));
     let checks = v["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), CHECK_IDS.len());
+    // Every id once, in the documented order.
+    let ids: Vec<&str> = checks.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "headers",
+            "config-modules",
+            "config-module-unload",
+            "config-rust",
+            "rust-metadata",
+            "compiler",
+            "binutils",
+            "rustc",
+            "bindgen",
+            "rust-src",
+            "kernel-release-match",
+            "kernel-modules",
+            "privileges",
+            "modules-disabled",
+            "sig-enforce",
+            "lockdown",
+            "dmesg-restrict",
+        ]
+    );
+    assert_eq!(ids, CHECK_IDS);
     let first = checks[0].as_object().unwrap();
     let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
     keys.sort_unstable();
@@ -631,14 +679,27 @@ fn json_shape_is_the_documented_one() {
     assert_eq!(checks[0]["section"], "build");
     assert_eq!(checks[0]["status"], "pass");
     assert!(checks[0]["fix"].is_null());
-    assert_eq!(checks[15]["section"], "load");
+    assert_eq!(checks[10]["section"], "build");
+    assert_eq!(checks[11]["section"], "load");
+    assert_eq!(checks[16]["section"], "load");
 
     let root = fake_root();
-    let v = serde_json::to_value(diagnose(root.path(), RELEASE, None, &tools(), 0)).unwrap();
+    let v = serde_json::to_value(diagnose(
+        root.path(),
+        RELEASE,
+        None,
+        &tools(),
+        0,
+        Flavor::Rust,
+    ))
+    .unwrap();
     assert_eq!(v["ok"], false);
     assert_eq!(v["checks"][0]["status"], "fail");
     assert!(v["checks"][0]["fix"].is_string());
     assert_eq!(v["checks"][1]["status"], "skip");
+    let v =
+        serde_json::to_value(diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::C)).unwrap();
+    assert_eq!(v["flavor"], "c");
     let statuses = [Status::Warn].map(|s| serde_json::to_value(s).unwrap());
     assert_eq!(statuses[0], "warn");
 }
@@ -646,17 +707,18 @@ fn json_shape_is_the_documented_one() {
 #[test]
 fn render_marks_and_colour() {
     let root = fake_root();
-    let report = diagnose(root.path(), RELEASE, None, &tools(), 0);
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);
     let text = render(&report, false);
     assert!(!text.contains('\x1b'));
     assert!(text.starts_with("Build (kernel build dir "));
+    assert!(text.contains(", module rust_mempool)\n"), "{text}");
     assert!(text.contains("\n  ✗ headers "), "{text}");
     assert!(text.contains("fix: install the running kernel's headers"));
     assert!(text.contains("\n  - config-rust "));
     assert!(text.contains("\n  ✓ kernel-modules "));
     assert!(text.contains("Load (running kernel 7.3.4)"));
     assert!(
-        text.ends_with("not ok: 8 passed, 1 failed, 0 warning(s), 7 skipped\n"),
+        text.ends_with("not ok: 8 passed, 1 failed, 0 warning(s), 8 skipped\n"),
         "{text}"
     );
     let coloured = render(&report, true);
@@ -665,7 +727,7 @@ fn render_marks_and_colour() {
 
     let (_root, good) = good();
     let text = render(&good, false);
-    assert!(text.ends_with("ok: 16 passed, 0 failed, 0 warning(s), 0 skipped\n"));
+    assert!(text.ends_with("ok: 17 passed, 0 failed, 0 warning(s), 0 skipped\n"));
     println!("{}", render(&good, false));
 }
 
@@ -677,7 +739,14 @@ fn the_real_cached_test_kernel_if_present() {
         return;
     }
     let root = fake_root();
-    let report = diagnose(root.path(), RELEASE, Some(kdir), &Tools::probe(), 0);
+    let report = diagnose(
+        root.path(),
+        RELEASE,
+        Some(kdir),
+        &Tools::probe(),
+        0,
+        Flavor::Rust,
+    );
     println!("{}", render(&report, false));
     for id in [
         "headers",
@@ -693,4 +762,346 @@ fn the_real_cached_test_kernel_if_present() {
     assert!(check(&report, "bindgen")
         .summary
         .contains("scripts/min-tool-version.sh"));
+}
+
+// Debian's stock headers (linux-headers-7.3.4+deb13-amd64), as shipped: no
+// scripts/module.lds but arch/x86/module.lds, a `.kernelvariables` pinning
+// `x86_64-linux-gnu-gcc-14`, no rust/.
+
+/// The stock build dir's layout (the prepared files it really has).
+fn stock_kdir(kdir: &Path) {
+    headers_dir(kdir, DEBIAN_CONFIG, RELEASE);
+    fs::remove_file(kdir.join("scripts/module.lds")).unwrap();
+    write(&kdir.join("arch/x86/module.lds"), "SECTIONS {}\n");
+    write(
+        &kdir.join(".kernelvariables"),
+        crate::kernelvars::DEBIAN_KERNELVARIABLES,
+    );
+}
+
+/// A trixie machine with Debian's gcc-14 and binutils: `gcc-14` is a link to
+/// `x86_64-linux-gnu-gcc-14`, binutils links `as`/`ld` to the prefixed ones.
+fn trixie_tools() -> Tools {
+    let mut t = tools();
+    t.binaries = [
+        ("x86_64-linux-gnu-gcc-14", "14.2.0"),
+        ("x86_64-linux-gnu-as", "2.44"),
+        ("x86_64-linux-gnu-ld", "2.44"),
+        ("as", "2.44"),
+        ("ld", "2.44"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    t.gcc_as = BTreeMap::from([("x86_64-linux-gnu-gcc-14".to_owned(), "as".to_owned())]);
+    t.rustc = None;
+    t.bindgen = None;
+    t.rust_lib_src = None;
+    t.rust_lib_src_exists = false;
+    t
+}
+
+const X86_64_HOST: bool = cfg!(target_arch = "x86_64");
+
+#[test]
+fn stock_headers_link_with_arch_module_lds() {
+    let root = fake_root();
+    let kdir = default_kdir(root.path());
+    stock_kdir(&kdir);
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_status(&report, "headers", Status::Pass);
+    assert!(check(&report, "headers")
+        .summary
+        .contains("linker script arch/x86/module.lds"));
+
+    // Neither script: both names, as scripts/Makefile.modfinal looks for them.
+    fs::remove_file(kdir.join("arch/x86/module.lds")).unwrap();
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_status(&report, "headers", Status::Fail);
+    let summary = &check(&report, "headers").summary;
+    assert!(
+        summary.contains("missing scripts/module.lds (or arch/x86/module.lds)"),
+        "{summary}"
+    );
+
+    // Another architecture's script is not kbuild's (SRCARCH from `override ARCH`).
+    write(&kdir.join("arch/arm64/module.lds"), "");
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_status(&report, "headers", Status::Fail);
+}
+
+#[test]
+fn module_lds_arch_without_kernelvariables() {
+    let root = fake_root();
+    let kdir = default_kdir(root.path());
+    let config = format!("{DEBIAN_CONFIG}CONFIG_X86_64=y\nCONFIG_X86=y\n");
+    headers_dir(&kdir, &config, RELEASE);
+    fs::remove_file(kdir.join("scripts/module.lds")).unwrap();
+    write(&kdir.join("arch/x86/module.lds"), "");
+    // From the configuration's architecture.
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::C);
+    assert_status(&report, "headers", Status::Pass);
+    // `ARCH` in the environment is what kbuild uses.
+    let mut t = tools();
+    t.arch = Some("arm64".into());
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "headers", Status::Fail);
+    assert!(check(&report, "headers")
+        .summary
+        .contains("(or arch/arm64/module.lds)"));
+    t.arch = Some("x86_64".into());
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "headers", Status::Pass);
+}
+
+#[test]
+fn stock_headers_compiler_is_the_cross_compile_prefixed_gcc() {
+    let root = fake_root();
+    let kdir = default_kdir(root.path());
+    stock_kdir(&kdir);
+    // Only the prefixed gcc-14 is installed (no plain gcc-14 or gcc).
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_status(&report, "compiler", Status::Pass);
+    let summary = &check(&report, "compiler").summary;
+    assert!(
+        summary.contains("kbuild runs `x86_64-linux-gnu-gcc-14` (14.2.0)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("CROSS_COMPILE=x86_64-linux-gnu- from the build dir's .kernelvariables"),
+        "{summary}"
+    );
+
+    // A plain gcc-14 alone is not what kbuild runs.
+    let mut t = trixie_tools();
+    t.binaries.remove("x86_64-linux-gnu-gcc-14");
+    t.binaries.insert("gcc-14".into(), "14.2.0".into());
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    let fix = assert_status(&report, "compiler", Status::Fail);
+    let summary = &check(&report, "compiler").summary;
+    assert!(
+        summary.contains("`x86_64-linux-gnu-gcc-14` (CROSS_COMPILE=x86_64-linux-gnu- from"),
+        "{summary}"
+    );
+    assert!(summary.ends_with("is not installed"), "{summary}");
+    if X86_64_HOST {
+        assert_eq!(fix, "`apt install gcc-14`");
+    }
+    // The file's `override` beats the environment.
+    let mut t = trixie_tools();
+    t.cross_compile = Some("aarch64-linux-gnu-".into());
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "compiler", Status::Pass);
+}
+
+#[test]
+fn cross_compile_from_the_environment() {
+    let root = fake_root();
+    let kdir = default_kdir(root.path());
+    headers_dir(&kdir, DEBIAN_CONFIG, RELEASE);
+    let mut t = trixie_tools();
+    t.binaries
+        .insert("x86_64-linux-gnu-gcc".into(), "14.2.0".into());
+    // No .kernelvariables, no $CROSS_COMPILE: plain `gcc`, not installed.
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "compiler", Status::Fail);
+    assert!(check(&report, "compiler").summary.contains("`gcc` is"));
+
+    t.cross_compile = Some("x86_64-linux-gnu-".into());
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "compiler", Status::Pass);
+    let summary = &check(&report, "compiler").summary;
+    assert!(
+        summary.contains(
+            "kbuild runs `x86_64-linux-gnu-gcc` (14.2.0) (CROSS_COMPILE=x86_64-linux-gnu- from \
+             the environment)"
+        ),
+        "{summary}"
+    );
+    assert_status(&report, "binutils", Status::Pass);
+    assert!(check(&report, "binutils")
+        .summary
+        .contains("links with `x86_64-linux-gnu-ld` (2.44)"));
+
+    // A real cross prefix names the cross packages.
+    t.cross_compile = Some("aarch64-linux-gnu-".into());
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    let fix = assert_status(&report, "compiler", Status::Fail);
+    let fix_binutils = assert_status(&report, "binutils", Status::Fail);
+    if X86_64_HOST {
+        assert_eq!(fix, "`apt install gcc-14-aarch64-linux-gnu`");
+        assert_eq!(
+            fix_binutils,
+            "`apt install binutils-aarch64-linux-gnu` (the gcc-14-aarch64-linux-gnu package \
+             depends on it)"
+        );
+    }
+}
+
+#[test]
+fn binutils_for_a_gcc_kernel() {
+    let root = fake_root();
+    let kdir = default_kdir(root.path());
+    stock_kdir(&kdir);
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_status(&report, "binutils", Status::Pass);
+    let summary = &check(&report, "binutils").summary;
+    assert!(
+        summary.contains(
+            "`x86_64-linux-gnu-gcc-14` runs `as` (2.44) to assemble; kbuild links with \
+             `x86_64-linux-gnu-ld` (2.44)"
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains("minimum 2.30.0"), "{summary}");
+
+    // gcc-14-x86-64-linux-gnu without `binutils`: the prefixed tools but no `as`, which
+    // is what gcc runs ("cannot execute 'as'").
+    let mut t = trixie_tools();
+    t.binaries.remove("as");
+    t.binaries.remove("ld");
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    let fix = assert_status(&report, "binutils", Status::Fail);
+    let summary = &check(&report, "binutils").summary;
+    assert!(summary.contains("cannot execute 'as'"), "{summary}");
+    assert!(!summary.contains("links the module"), "{summary}");
+    if X86_64_HOST {
+        assert_eq!(
+            fix,
+            "`apt install binutils` (the gcc-14 package depends on it)"
+        );
+    }
+    assert!(!report.ok());
+
+    // The linker kbuild runs is the prefixed one.
+    let mut t = trixie_tools();
+    t.binaries.remove("x86_64-linux-gnu-ld");
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "binutils", Status::Fail);
+    let summary = &check(&report, "binutils").summary;
+    assert!(
+        summary.contains("kbuild links the module with `x86_64-linux-gnu-ld`"),
+        "{summary}"
+    );
+    assert!(!summary.contains("cannot execute"), "{summary}");
+
+    // An assembler gcc found in its own directories needs no `as` on the path.
+    let mut t = trixie_tools();
+    t.binaries.remove("as");
+    t.gcc_as.insert(
+        "x86_64-linux-gnu-gcc-14".into(),
+        "/usr/x86_64-linux-gnu/bin/as".into(),
+    );
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "binutils", Status::Pass);
+    assert!(check(&report, "binutils")
+        .summary
+        .contains("runs `/usr/x86_64-linux-gnu/bin/as` to assemble"));
+
+    // Below the kernel's minimum: a warning.
+    let mut t = trixie_tools();
+    t.binaries.insert("as".into(), "2.29".into());
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::C);
+    assert_status(&report, "binutils", Status::Warn);
+    assert!(check(&report, "binutils")
+        .summary
+        .ends_with("older than the minimum 2.30.0 (Linux 7.3): `as` 2.29"));
+
+    // No headers: skipped like the compiler.
+    let root = fake_root();
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_eq!(check(&report, "binutils").summary, "no headers");
+}
+
+#[test]
+fn c_flavor_skips_the_rust_checks() {
+    let root = fake_root();
+    let kdir = default_kdir(root.path());
+    stock_kdir(&kdir);
+    // The stock headers on a trixie machine with gcc-14 and binutils, no Rust at all.
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_eq!(report.flavor, Flavor::C);
+    for id in [
+        "config-rust",
+        "rust-metadata",
+        "rustc",
+        "bindgen",
+        "rust-src",
+    ] {
+        let c = check(&report, id);
+        assert_eq!(c.status, Status::Skip, "{c:#?}");
+        assert_eq!(c.summary, "not needed for the C twin (c_mempool)");
+        assert_eq!(c.fix, None);
+    }
+    for id in [
+        "headers",
+        "config-modules",
+        "config-module-unload",
+        "compiler",
+        "binutils",
+        "kernel-release-match",
+    ] {
+        assert_status(&report, id, Status::Pass);
+    }
+    assert!(report.ok(), "{}", render(&report, false));
+    let text = render(&report, false);
+    assert!(text.contains(", module c_mempool)\n"), "{text}");
+
+    // The same tree for the Rust module: the Rust checks as before.
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::Rust);
+    assert_status(&report, "config-rust", Status::Pass);
+    let fix = assert_status(&report, "rust-metadata", Status::Fail);
+    assert!(fix.contains("`mempoolctl build --flavor c`"), "{fix}");
+    assert_status(&report, "rustc", Status::Fail);
+    assert_status(&report, "bindgen", Status::Warn);
+    assert_status(&report, "rust-src", Status::Warn);
+    assert!(!report.ok());
+
+    // A kernel without Rust: config-rust points at the C twin for Rust, skips for C.
+    write(
+        &kdir.join(".config"),
+        &DEBIAN_CONFIG.replace("CONFIG_RUST=y", "# CONFIG_RUST is not set"),
+    );
+    let fix = assert_status(
+        &diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::Rust),
+        "config-rust",
+        Status::Fail,
+    );
+    assert!(fix.contains("`mempoolctl build --flavor c`"), "{fix}");
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_status(&report, "config-rust", Status::Skip);
+    assert!(report.ok());
+
+    // No headers: the Rust checks still say why they do not matter.
+    let root = fake_root();
+    let report = diagnose(root.path(), RELEASE, None, &trixie_tools(), 0, Flavor::C);
+    assert_eq!(
+        check(&report, "rust-metadata").summary,
+        "not needed for the C twin (c_mempool)"
+    );
+    assert_eq!(check(&report, "compiler").summary, "no headers");
+}
+
+#[test]
+fn c_flavor_names_its_module_when_signing() {
+    let (root, _) = good();
+    write(
+        &root.path().join("sys/module/module/parameters/sig_enforce"),
+        "Y\n",
+    );
+    let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::C);
+    let fix = assert_status(&report, "sig-enforce", Status::Fail);
+    assert!(fix.contains("MOK.der c_mempool.ko"), "{fix}");
+    assert!(check(&report, "sig-enforce")
+        .summary
+        .contains("unsigned c_mempool.ko"));
+}
+
+#[test]
+fn flavor_parses_and_prints() {
+    assert_eq!("rust".parse::<Flavor>(), Ok(Flavor::Rust));
+    assert_eq!("c".parse::<Flavor>(), Ok(Flavor::C));
+    assert!("go".parse::<Flavor>().is_err());
+    assert_eq!(Flavor::C.to_string(), "c");
+    assert_eq!(Flavor::default(), Flavor::Rust);
 }

@@ -15,8 +15,19 @@ pub struct Tools {
     /// `bindgen --version`'s number: `0.73.2`.
     pub bindgen: Option<String>,
     /// C toolchain binaries on the search path, name → version number: `clang-19` →
-    /// `19.1.7`, `clang`, `gcc`, `gcc-14`, `ld.lld-19`, `ld.lld`.
+    /// `19.1.7`, `clang`, `gcc`, `gcc-14`, `ld.lld-19`, `ld.lld`, the binutils `as` and
+    /// `ld` (`2.44`), and the same names behind a target prefix
+    /// (`x86_64-linux-gnu-gcc-14`, `x86_64-linux-gnu-ld`).
     pub binaries: BTreeMap<String, String>,
+    /// For each gcc in `binaries`, the assembler it runs (`gcc -print-prog-name=as`): a
+    /// bare name (`as`) is looked up on the search path, a path was found by gcc itself.
+    /// A gcc missing here is taken to run `as`.
+    pub gcc_as: BTreeMap<String, String>,
+    /// `$CROSS_COMPILE` (kbuild reads it from the environment unless the build dir's
+    /// `.kernelvariables` sets it).
+    pub cross_compile: Option<String>,
+    /// `$ARCH`, likewise.
+    pub arch: Option<String>,
     /// The Rust standard library sources a Rust kernel build compiles `core` from
     /// (`$RUST_LIB_SRC`, else `/usr/src/rustc-<ver>/library`, else the sysroot's rust-src);
     /// `None` when `$RUST_LIB_SRC` is unset and there is no rustc.
@@ -33,11 +44,23 @@ impl Tools {
         let rustc = first_line(&path, "rustc", &["--version"]);
         let bindgen = first_line(&path, "bindgen", &["--version"])
             .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned));
-        let binaries = toolchain_names(&path)
+        let env = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let cross_compile = env("CROSS_COMPILE");
+        let arch = env("ARCH");
+        let binaries: BTreeMap<String, String> = toolchain_names(&path, cross_compile.as_deref())
             .into_iter()
             .filter_map(|name| {
                 let version = version_in_line(&first_line(&path, &name, &["--version"])?)?;
                 Some((name, version))
+            })
+            .collect();
+        let gcc_as = binaries
+            .keys()
+            .filter(|name| split_toolchain_name(name) == Some("gcc"))
+            .filter_map(|name| {
+                let asm = first_line(&path, name, &["-print-prog-name=as"])?;
+                let asm = asm.trim();
+                (!asm.is_empty()).then(|| (name.clone(), asm.to_owned()))
             })
             .collect();
         let number = rustc
@@ -56,6 +79,9 @@ impl Tools {
             rustc,
             bindgen,
             binaries,
+            gcc_as,
+            cross_compile,
+            arch,
             rust_lib_src,
             rust_lib_src_exists,
         }
@@ -64,6 +90,11 @@ impl Tools {
     /// The version of binary `name` if installed.
     pub fn binary(&self, name: &str) -> Option<&str> {
         self.binaries.get(name).map(String::as_str)
+    }
+
+    /// The assembler gcc `name` runs.
+    pub fn gcc_assembler(&self, name: &str) -> &str {
+        self.gcc_as.get(name).map_or("as", String::as_str)
     }
 }
 
@@ -79,6 +110,9 @@ fn search_path() -> Vec<PathBuf> {
 }
 
 fn which(path: &[PathBuf], name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Some(PathBuf::from(name)).filter(|p| p.is_file());
+    }
     path.iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
@@ -91,25 +125,60 @@ fn first_line(path: &[PathBuf], name: &str, args: &[&str]) -> Option<String> {
     text.lines().next().map(str::to_owned)
 }
 
-/// `clang`, `gcc`, `ld.lld` and their `-N` versioned forms present on the path.
-fn toolchain_names(path: &[PathBuf]) -> BTreeSet<String> {
-    path.iter()
+/// The toolchain names present on the path (see [`split_toolchain_name`]), and when
+/// `$CROSS_COMPILE` is a path (`/opt/cross/bin/aarch64-linux-gnu-`), the commands with
+/// that prefix, named by their path as kbuild runs them.
+fn toolchain_names(path: &[PathBuf], cross_compile: Option<&str>) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = path
+        .iter()
         .filter_map(|dir| std::fs::read_dir(dir).ok())
         .flatten()
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
         .filter(|name| is_toolchain_name(name))
-        .collect()
+        .collect();
+    if let Some((dir, stem)) = cross_compile.and_then(|p| p.rsplit_once('/')) {
+        let dir = if dir.is_empty() { "/" } else { dir };
+        let found = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| {
+                name.strip_prefix(stem)
+                    .is_some_and(|rest| split_toolchain_name(rest).is_some())
+            })
+            .map(|name| format!("{}/{name}", dir.trim_end_matches('/')));
+        names.extend(found);
+    }
+    names
+}
+
+/// The commands a kernel build may run, from the longest base down.
+const BASES: [&str; 5] = ["ld.lld", "clang", "gcc", "as", "ld"];
+
+/// The base command of a toolchain name, which is `[<target>-]<base>[-<N>]`: `clang`,
+/// `gcc`, `ld.lld`, `as`, `ld`, optionally versioned (`gcc-14`) and behind a target
+/// triplet prefix of at least two parts (`x86_64-linux-gnu-gcc-14`,
+/// `arm-none-eabi-ld`). `llvm-as`, `gcc-ar-14`, `clang++` are none.
+fn split_toolchain_name(name: &str) -> Option<&'static str> {
+    let stem = match name.rsplit_once('-') {
+        Some((stem, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => stem,
+        _ => name,
+    };
+    BASES.iter().copied().find(|base| {
+        stem.strip_suffix(base).is_some_and(|prefix| {
+            prefix.is_empty()
+                || (prefix.ends_with('-')
+                    && prefix.matches('-').count() >= 2
+                    && !prefix.starts_with('-')
+                    && prefix
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+        })
+    })
 }
 
 fn is_toolchain_name(name: &str) -> bool {
-    ["clang", "gcc", "ld.lld"].iter().any(|base| {
-        name.strip_prefix(base).is_some_and(|rest| {
-            rest.is_empty()
-                || rest
-                    .strip_prefix('-')
-                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        })
-    })
+    split_toolchain_name(name).is_some()
 }
 
 #[cfg(test)]
@@ -118,8 +187,22 @@ mod tests {
 
     #[test]
     fn toolchain_names_are_exact() {
-        for yes in ["clang", "clang-19", "gcc", "gcc-14", "ld.lld", "ld.lld-19"] {
-            assert!(is_toolchain_name(yes), "{yes}");
+        for (yes, base) in [
+            ("clang", "clang"),
+            ("clang-19", "clang"),
+            ("gcc", "gcc"),
+            ("gcc-14", "gcc"),
+            ("ld.lld", "ld.lld"),
+            ("ld.lld-19", "ld.lld"),
+            ("as", "as"),
+            ("ld", "ld"),
+            ("x86_64-linux-gnu-gcc-14", "gcc"),
+            ("x86_64-linux-gnu-gcc", "gcc"),
+            ("x86_64-linux-gnu-as", "as"),
+            ("x86_64-linux-gnu-ld", "ld"),
+            ("arm-none-eabi-ld", "ld"),
+        ] {
+            assert_eq!(split_toolchain_name(yes), Some(base), "{yes}");
         }
         for no in [
             "clang++",
@@ -128,6 +211,14 @@ mod tests {
             "gcc-",
             "ld.lld-x",
             "clangd",
+            "x86_64-linux-gnu-gcc-ar-14",
+            "x86_64-linux-gnu-ld.bfd",
+            "llvm-as",
+            "llvm-as-19",
+            "wasm-ld",
+            "gas",
+            "gold",
+            "-linux-gcc",
         ] {
             assert!(!is_toolchain_name(no), "{no}");
         }
@@ -139,5 +230,6 @@ mod tests {
         let t = Tools::probe();
         assert!(!t.rust_lib_src_exists || t.rust_lib_src.is_some());
         assert!(t.binaries.values().all(|v| !v.is_empty()));
+        assert!(t.gcc_as.keys().all(|gcc| t.binaries.contains_key(gcc)));
     }
 }
