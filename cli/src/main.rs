@@ -429,10 +429,16 @@ fn build(ctx: &Ctx, ui: Ui) -> Result<i32> {
         ctx.module_dir().display(),
         tc.llvm.as_deref().unwrap_or("(gcc)")
     ));
-    let jobs = match ctx.settings.get("build.jobs") {
+    let jobs: usize = match ctx.settings.get("build.jobs") {
         Some(_) => ctx.number("build.jobs")?,
         None => std::thread::available_parallelism().map_or(2, |n| n.get() + 1),
     };
+    if jobs == 0 {
+        bail!(
+            "build.jobs = 0 (from {}): make needs at least one job",
+            ctx.settings.source("build.jobs")
+        );
+    }
     let log = std::env::temp_dir().join(format!("mempoolctl-build-{}.log", ctx.module()));
     let start = std::time::Instant::now();
     let kos = kbuild::build_module(&tc, &kdir, &ctx.module_dir(), jobs, &[], &log)?;
