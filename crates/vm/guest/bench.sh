@@ -74,10 +74,33 @@ while [ $i -lt $CYCLES ]; do
 	i=$((i + 1))
 done
 t3=$(now_cs)
+i=0
+while [ $i -lt $CYCLES ]; do
+	mempoolctl -q status && mempoolctl -q status
+	i=$((i + 1))
+done
+t4=$(now_cs)
+i=0
+while [ $i -lt $CYCLES ]; do
+	mempoolctl -q load && rmmod $MODULE
+	i=$((i + 1))
+done
+t5=$(now_cs)
+i=0
+while [ $i -lt $CYCLES ]; do
+	insmod $KO && mempoolctl -q unload
+	i=$((i + 1))
+done
+t6=$(now_cs)
 measure insmod_rmmod_us $(((t1 - t0) * 10000 / CYCLES))
 measure mempoolctl_load_unload_us $(((t2 - t1) * 10000 / CYCLES))
 # What starting the two processes alone costs (mempoolctl is a 5 MB static binary).
 measure process_start_us $(((t3 - t2) * 10000 / CYCLES))
+# Two runs with settings, config file and sysfs reads but no module operation.
+measure mempoolctl_status_twice_us $(((t4 - t3) * 10000 / CYCLES))
+# Each half of the cycle on its own, the other half done by busybox.
+measure mempoolctl_load_rmmod_us $(((t5 - t4) * 10000 / CYCLES))
+measure insmod_mempoolctl_unload_us $(((t6 - t5) * 10000 / CYCLES))
 
 check "load for stats timing" insmod $KO
 t0=$(now_cs)

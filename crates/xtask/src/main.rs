@@ -372,9 +372,24 @@ fn run_bench(boots: usize) -> Result<()> {
             name: "mempoolctl_load_unload_ms",
         },
         Row {
+            label: "mempoolctl load + rmmod",
+            unit: "ms/cycle",
+            name: "mempoolctl_load_rmmod_ms",
+        },
+        Row {
+            label: "insmod + mempoolctl unload (verified)",
+            unit: "ms/cycle",
+            name: "insmod_mempoolctl_unload_ms",
+        },
+        Row {
             label: "mempoolctl --version + busybox true (process start)",
             unit: "ms/cycle",
             name: "process_start_ms",
+        },
+        Row {
+            label: "mempoolctl status, twice (settings, config file, sysfs; no module operation)",
+            unit: "ms/cycle",
+            name: "mempoolctl_status_twice_ms",
         },
         Row {
             label: "cat of the 12 sysfs files",
