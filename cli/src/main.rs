@@ -392,10 +392,7 @@ fn doctor(ctx: &Ctx, ui: Ui, json: bool) -> Result<i32> {
         explicit.as_deref(),
         &tools,
         nix::unistd::geteuid().as_raw(),
-        match ctx.flavor {
-            Flavor::Rust => doctor::Flavor::Rust,
-            Flavor::C => doctor::Flavor::C,
-        },
+        ctx.flavor,
     );
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -76,9 +76,7 @@ pub use tools::Tools;
 
 use serde::ser::SerializeStruct;
 use serde::Serialize;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 /// Version of the JSON form.
 pub const SCHEMA: u32 = 1;
@@ -106,49 +104,7 @@ pub const CHECK_IDS: [&str; 17] = [
 
 /// The module the caller will build: `rust_mempool` or its C twin `c_mempool`, which
 /// needs no Rust in the kernel or on the machine. Serializes as `"rust"` / `"c"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Flavor {
-    #[default]
-    Rust,
-    C,
-}
-
-impl Flavor {
-    /// `rust_mempool` or `c_mempool`.
-    pub fn module_name(self) -> &'static str {
-        match self {
-            Self::Rust => "rust_mempool",
-            Self::C => "c_mempool",
-        }
-    }
-
-    fn ko(self) -> String {
-        format!("{}.ko", self.module_name())
-    }
-}
-
-impl fmt::Display for Flavor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Rust => "rust",
-            Self::C => "c",
-        })
-    }
-}
-
-impl FromStr for Flavor {
-    type Err = String;
-
-    /// `rust` or `c`, as `--flavor` takes them.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "rust" => Ok(Self::Rust),
-            "c" => Ok(Self::C),
-            other => Err(format!("unknown flavor {other:?}: expected rust or c")),
-        }
-    }
-}
+pub use modctl::Flavor;
 
 /// What a check is about: building the module for the kernel in `kdir`, or loading it
 /// into the running kernel.

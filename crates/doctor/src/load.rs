@@ -163,7 +163,7 @@ fn modules_disabled(root: &Path) -> Check {
 /// own key when the build dir is the running kernel's and has it (Warn: one command),
 /// otherwise via a Machine Owner Key (Fail: enrolment needs a reboot).
 fn signing_remedy(release: &str, kdir: &Path, flavor: Flavor) -> (bool, String) {
-    let ko = flavor.ko();
+    let ko = flavor.ko_file_name();
     let key = kdir.join("certs/signing_key.pem");
     let cert = kdir.join("certs/signing_key.x509");
     let sign_file = kdir.join("scripts/sign-file");
@@ -200,7 +200,7 @@ fn sig_enforce(root: &Path, release: &str, kdir: &Path, flavor: Flavor) -> Check
             let summary = format!(
                 "module signatures are enforced (sig_enforce=Y): an unsigned {} is refused \
                  (EKEYREJECTED)",
-                flavor.ko()
+                flavor.ko_file_name()
             );
             match signing_remedy(release, kdir, flavor) {
                 (true, fix) => Check::warn(id, S, summary, fix),

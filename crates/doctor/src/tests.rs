@@ -1102,6 +1102,7 @@ fn flavor_parses_and_prints() {
     assert_eq!("rust".parse::<Flavor>(), Ok(Flavor::Rust));
     assert_eq!("c".parse::<Flavor>(), Ok(Flavor::C));
     assert!("go".parse::<Flavor>().is_err());
+    assert_eq!(Flavor::C.module_name(), "c_mempool");
     assert_eq!(Flavor::C.to_string(), "c");
     assert_eq!(Flavor::default(), Flavor::Rust);
 }
