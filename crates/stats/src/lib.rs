@@ -193,15 +193,19 @@ pub fn read_stats(root: &Path, module_dir: &str) -> Result<Stats, StatsError> {
     })?;
     let mempool_path = dir.join("bench_mempool_result");
     let bench_mempool = match fs::read_to_string(&mempool_path) {
+        // A module from before bench_mempool: no figure, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        _ => {
-            let text = read(&mempool_path)?;
-            parse_bench_mempool(&text).map_err(|MalformedBench| StatsError::Parse {
+        Err(source) => {
+            return Err(StatsError::Read {
                 path: mempool_path,
-                expected: "`none` or `pairs=N mempool_ns=N`",
-                found: text,
-            })?
+                source,
+            })
         }
+        Ok(text) => parse_bench_mempool(&text).map_err(|MalformedBench| StatsError::Parse {
+            path: mempool_path,
+            expected: "`none` or `pairs=N mempool_ns=N`",
+            found: text,
+        })?,
     };
     let cache_name = read(&dir.join("cache_name"))?.trim_end().to_owned();
     let module = ModuleStats {
