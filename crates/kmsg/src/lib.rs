@@ -76,29 +76,7 @@ pub fn kmsg_path(root: &Path) -> PathBuf {
 
 /// All records currently in the log.
 pub fn read_all(root: &Path) -> Result<Vec<LogLine>, KmsgError> {
-    let path = kmsg_path(root);
-    let restricted = || KmsgError::Restricted { path: path.clone() };
-    match std::fs::File::open(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(restricted()),
-        Err(e) => {
-            return Err(KmsgError::Read {
-                path,
-                detail: e.to_string(),
-            })
-        }
-        Ok(_) => {}
-    }
-    // rmesg does the non-blocking device read; the records are parsed here
-    // (rmesg's own parser compiles a regex per process and refuses
-    // facilities above 11, which userspace may write).
-    match rmesg::kmsgfile::kmsg_raw(Some(path.to_string_lossy().into_owned())) {
-        Ok(text) => Ok(text.lines().filter_map(parse_record).collect()),
-        Err(rmesg::error::RMesgError::OperationNotPermitted(_)) => Err(restricted()),
-        Err(e) => Err(KmsgError::Read {
-            path,
-            detail: e.to_string(),
-        }),
-    }
+    Cursor::at_start(root)?.read_new()
 }
 
 /// Follows the log, calling `f` for each new record until it returns false.
@@ -126,30 +104,41 @@ pub fn follow(root: &Path, mut f: impl FnMut(LogLine) -> bool) -> Result<(), Kms
     Ok(())
 }
 
-/// A reader positioned after the newest record: [`Cursor::read_new`] returns
-/// only what was logged since, without rereading the whole ring (the kernel
-/// supports `SEEK_END` on `/dev/kmsg` for exactly this).
+/// A non-blocking reader of the log. From [`Cursor::at_end`], [`Cursor::read_new`]
+/// returns only what was logged since, without rereading the whole ring (the
+/// kernel supports `SEEK_END` on `/dev/kmsg` for exactly this). The records are
+/// parsed here: rmesg's parser compiles a regex per process and refuses
+/// facilities above 11, which userspace may write.
 pub struct Cursor {
     file: std::fs::File,
     path: PathBuf,
 }
 
 impl Cursor {
-    pub fn at_end(root: &Path) -> Result<Self, KmsgError> {
-        use std::io::{Seek, SeekFrom};
+    /// Positioned before the oldest record still in the ring.
+    pub fn at_start(root: &Path) -> Result<Self, KmsgError> {
         use std::os::unix::fs::OpenOptionsExt;
         let path = kmsg_path(root);
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
             .open(&path)
             .map_err(|e| open_error(&path, e))?;
-        file.seek(SeekFrom::End(0))
-            .map_err(|e| open_error(&path, e))?;
         Ok(Self { file, path })
     }
 
-    /// Records logged since the last call (or since [`Cursor::at_end`]).
+    /// Positioned after the newest record.
+    pub fn at_end(root: &Path) -> Result<Self, KmsgError> {
+        use std::io::{Seek, SeekFrom};
+        let mut cursor = Self::at_start(root)?;
+        cursor
+            .file
+            .seek(SeekFrom::End(0))
+            .map_err(|e| open_error(&cursor.path, e))?;
+        Ok(cursor)
+    }
+
+    /// Records from the cursor's position on; it then stands after them.
     pub fn read_new(&mut self) -> Result<Vec<LogLine>, KmsgError> {
         use std::io::{ErrorKind, Read};
         let mut text = Vec::new();
