@@ -212,18 +212,17 @@ fn vm(
 
 /// Builds the C twin against Debian's stock kernel and runs the demo on that
 /// kernel with `--flavor c`; returns the VM's exit code.
-fn stock_vm(extra: &[String]) -> Result<i32> {
-    phase("provision", provision)?;
-    let ctl = phase("static mempoolctl", static_mempoolctl)?;
+/// `ctl` is the static mempoolctl (provisioning done by the caller).
+fn stock_vm(ctl: &Path, extra: &[String]) -> Result<i32> {
     let parts = phase("stock chroot and C twin build", || {
-        stock::prepare(&ctl, &repo_root())
+        stock::prepare(ctl, &repo_root())
     })?;
     println!(
         "[xtask] stock kernel {} with {}",
         parts.release,
         parts.c_ko.display()
     );
-    let status = Command::new(&ctl)
+    let status = Command::new(ctl)
         .args(["--flavor", "c", "vm", "--kernel"])
         .arg(&parts.vmlinuz)
         .arg("--ko")
@@ -599,7 +598,7 @@ fn test() -> Result<()> {
     // The stock-distribution path: Debian's own headers and kernel.
     record(
         "Debian's stock kernel runs the C twin built by mempoolctl against its own headers",
-        stock_vm(&quiet())? == 0,
+        stock_vm(&parts.ctl, &quiet())? == 0,
     );
 
     println!("[xtask] unit tests: {up} passed, {uf} failed");
@@ -639,7 +638,9 @@ fn main() -> Result<()> {
         Task::Test => test(),
         Task::Bench { boots } => run_bench(boots),
         Task::Stock => {
-            let code = stock_vm(&["-v".to_owned()])?;
+            phase("provision", provision)?;
+            let ctl = phase("static mempoolctl", static_mempoolctl)?;
+            let code = stock_vm(&ctl, &["-v".to_owned()])?;
             std::process::exit(code);
         }
     }

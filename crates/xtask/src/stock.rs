@@ -473,23 +473,30 @@ fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Step 4b: on these headers the Rust module cannot be built; `build` and
-/// `doctor` must both say so and offer the C twin.
-fn rust_refused(root: &Path, release: &str) -> Result<()> {
-    let kdir = format!("/lib/modules/{release}/build");
-    let out = in_chroot(
+/// `mempoolctl --flavor <flavor> build` of the copied sources, in the chroot.
+fn mempoolctl_build(root: &Path, flavor: &str, kdir: &str) -> Result<std::process::Output> {
+    in_chroot(
         root,
         &[
             "mempoolctl",
+            "--flavor",
+            flavor,
             "build",
             "--kdir",
-            &kdir,
+            kdir,
             "--module-dir",
             MODULE_DIR,
         ],
     )
     .output()
-    .context("mempoolctl build (rust) in the chroot: running chroot")?;
+    .with_context(|| format!("mempoolctl --flavor {flavor} build in the chroot: running chroot"))
+}
+
+/// Step 4b: on these headers the Rust module cannot be built; `build` and
+/// `doctor` must both say so and offer the C twin.
+fn rust_refused(root: &Path, release: &str) -> Result<()> {
+    let kdir = format!("/lib/modules/{release}/build");
+    let out = mempoolctl_build(root, "rust", &kdir)?;
     let text =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     if out.status.success()
@@ -503,10 +510,17 @@ fn rust_refused(root: &Path, release: &str) -> Result<()> {
         .output()
         .context("mempoolctl doctor (rust) in the chroot: running chroot")?;
     let json = String::from_utf8_lossy(&out.stdout);
-    let offers_c = json
-        .split("\"id\": ")
-        .find(|c| c.starts_with("\"rust-metadata\""))
-        .is_some_and(|c| c.contains("\"status\": \"fail\"") && c.contains("--flavor c"));
+    let report: serde_json::Value = serde_json::from_str(&json)
+        .with_context(|| format!("mempoolctl doctor --json printed no JSON:\n{json}"))?;
+    let offers_c = report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["id"] == "rust-metadata"))
+        .is_some_and(|c| {
+            c["status"] == "fail"
+                && c["fix"]
+                    .as_str()
+                    .is_some_and(|fix| fix.contains("--flavor c"))
+        });
     if !offers_c {
         bail!("mempoolctl doctor on Debian's headers must fail rust-metadata and offer --flavor c; it said:\n{json}");
     }
@@ -521,21 +535,7 @@ fn build_c_twin(root: &Path, release: &str) -> Result<PathBuf> {
         "mempoolctl --flavor c build --kdir {kdir} --module-dir {MODULE_DIR} (in the chroot)"
     ));
     let t = Instant::now();
-    let out = in_chroot(
-        root,
-        &[
-            "mempoolctl",
-            "--flavor",
-            "c",
-            "build",
-            "--kdir",
-            &kdir,
-            "--module-dir",
-            MODULE_DIR,
-        ],
-    )
-    .output()
-    .context("mempoolctl build in the chroot: running chroot")?;
+    let out = mempoolctl_build(root, "c", &kdir)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
