@@ -55,69 +55,32 @@ check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > /sys/kernel/sla
 check "unload both" sh -c "rmmod rust_mempool && rmmod c_mempool"
 
 # --- userspace: mempoolctl against the plain tools, same .ko, same loop
-t0=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	insmod $KO && rmmod $MODULE
-	i=$((i + 1))
-done
-t1=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	mempoolctl -q load && mempoolctl -q unload
-	i=$((i + 1))
-done
-t2=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	mempoolctl --version >/dev/null && busybox true
-	i=$((i + 1))
-done
-t3=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	mempoolctl -q status && mempoolctl -q status
-	i=$((i + 1))
-done
-t4=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	mempoolctl -q load && rmmod $MODULE
-	i=$((i + 1))
-done
-t5=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	insmod $KO && mempoolctl -q unload
-	i=$((i + 1))
-done
-t6=$(now_cs)
-measure insmod_rmmod_us $(((t1 - t0) * 10000 / CYCLES))
-measure mempoolctl_load_unload_us $(((t2 - t1) * 10000 / CYCLES))
+# per_cycle NAME CMDS: run the shell commands CMDS $CYCLES times (eval: no
+# extra process per round) and report the time per round in microseconds.
+per_cycle() {
+	t0=$(now_cs)
+	i=0
+	while [ $i -lt $CYCLES ]; do
+		eval "$2"
+		i=$((i + 1))
+	done
+	t1=$(now_cs)
+	measure "$1" $(((t1 - t0) * 10000 / CYCLES))
+}
+
+per_cycle insmod_rmmod_us 'insmod $KO && rmmod $MODULE'
+per_cycle mempoolctl_load_unload_us 'mempoolctl -q load && mempoolctl -q unload'
 # What starting the two processes alone costs (mempoolctl is a 5 MB static binary).
-measure process_start_us $(((t3 - t2) * 10000 / CYCLES))
+per_cycle process_start_us 'mempoolctl --version >/dev/null && busybox true'
 # Two runs with settings, config file and sysfs reads but no module operation.
-measure mempoolctl_status_twice_us $(((t4 - t3) * 10000 / CYCLES))
+per_cycle mempoolctl_status_twice_us 'mempoolctl -q status && mempoolctl -q status'
 # Each half of the cycle on its own, the other half done by busybox.
-measure mempoolctl_load_rmmod_us $(((t5 - t4) * 10000 / CYCLES))
-measure insmod_mempoolctl_unload_us $(((t6 - t5) * 10000 / CYCLES))
+per_cycle mempoolctl_load_rmmod_us 'mempoolctl -q load && rmmod $MODULE'
+per_cycle insmod_mempoolctl_unload_us 'insmod $KO && mempoolctl -q unload'
 
 check "load for stats timing" insmod $KO
-t0=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	cat $SYSFS/min_nr $SYSFS/curr_nr $SYSFS/object_size $SYSFS/cache_object_size $SYSFS/cache_name \
-		$SYSFS/in_use $SYSFS/alloc_total $SYSFS/free_total $SYSFS/alloc_failed $SYSFS/reserve_served \
-		$SYSFS/reserve_refilled $SYSFS/bench_result >/dev/null
-	i=$((i + 1))
-done
-t1=$(now_cs)
-i=0
-while [ $i -lt $CYCLES ]; do
-	mempoolctl stats >/dev/null
-	i=$((i + 1))
-done
-t2=$(now_cs)
-measure cat_sysfs_us $(((t1 - t0) * 10000 / CYCLES))
-measure mempoolctl_stats_us $(((t2 - t1) * 10000 / CYCLES))
+per_cycle cat_sysfs_us 'cat $SYSFS/min_nr $SYSFS/curr_nr $SYSFS/object_size $SYSFS/cache_object_size \
+	$SYSFS/cache_name $SYSFS/in_use $SYSFS/alloc_total $SYSFS/free_total $SYSFS/alloc_failed \
+	$SYSFS/reserve_served $SYSFS/reserve_refilled $SYSFS/bench_result >/dev/null'
+per_cycle mempoolctl_stats_us 'mempoolctl stats >/dev/null'
 check "unload after timing" rmmod $MODULE
