@@ -36,11 +36,6 @@ impl Flavor {
     pub fn ko_file_name(self) -> String {
         format!("{}.ko", self.module_name())
     }
-
-    /// The flavor whose module is called `name`.
-    pub fn from_module_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.module_name() == name)
-    }
 }
 
 impl fmt::Display for Flavor {
@@ -75,7 +70,6 @@ mod tests {
     fn names_round_trip() {
         for f in Flavor::ALL {
             assert_eq!(f.to_string().parse::<Flavor>(), Ok(f));
-            assert_eq!(Flavor::from_module_name(f.module_name()), Some(f));
         }
         assert_eq!(Flavor::C.ko_file_name(), "c_mempool.ko");
         assert_eq!(Flavor::Rust.source_dir(), "module");
@@ -83,6 +77,5 @@ mod tests {
             "go".parse::<Flavor>().unwrap_err().to_string(),
             "unknown flavor \"go\": expected `rust` (rust_mempool) or `c` (c_mempool)"
         );
-        assert_eq!(Flavor::from_module_name("ext4"), None);
     }
 }
