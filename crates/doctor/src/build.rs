@@ -180,7 +180,7 @@ fn headers(
         .filter(|f| !kdir.join(f).is_file())
         .map(|f| (*f).to_owned())
         .collect();
-    let lds = module_lds(kdir, &vars.srcarch(tools, &config));
+    let lds = module_lds(kdir, &vars.srcarch(tools.arch.as_deref(), &config));
     if let Err(both) = &lds {
         missing.push(both.clone());
     }
@@ -416,7 +416,7 @@ struct GccCommand {
 
 impl GccCommand {
     fn new(vars: &KernelVars, tools: &Tools) -> Self {
-        let (prefix, source) = vars.cross_compile(tools);
+        let (prefix, source) = vars.cross_compile(tools.cross_compile.as_deref());
         let pinned = vars.cc(&prefix);
         Self {
             cc: pinned.clone().unwrap_or_else(|| format!("{prefix}gcc")),

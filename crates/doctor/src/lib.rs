@@ -65,8 +65,7 @@
 //!   the concrete remedy (package, flag or command).
 
 mod build;
-mod kconfig;
-mod kernelvars;
+use kbuild::{kconfig, kernelvars};
 mod load;
 mod render;
 mod tools;

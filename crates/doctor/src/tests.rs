@@ -775,7 +775,7 @@ fn stock_kdir(kdir: &Path) {
     write(&kdir.join("arch/x86/module.lds"), "SECTIONS {}\n");
     write(
         &kdir.join(".kernelvariables"),
-        crate::kernelvars::DEBIAN_KERNELVARIABLES,
+        include_str!("../../kbuild/fixtures/debian-7.3.4-amd64.kernelvariables"),
     );
 }
 

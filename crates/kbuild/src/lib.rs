@@ -5,6 +5,8 @@
 //! by everything that changes the result, so it is built once per machine.
 
 mod fragment;
+pub mod kconfig;
+pub mod kernelvars;
 mod run;
 mod toolchain;
 

@@ -8,7 +8,6 @@
 //! `$(CROSS_COMPILE)` are dropped.
 
 use crate::kconfig::Kconfig;
-use crate::Tools;
 use std::fs;
 use std::path::Path;
 
@@ -25,26 +24,26 @@ struct Assignment {
 
 /// The assignments of a build dir's `.kernelvariables` (none when it has no such file).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct KernelVars {
+pub struct KernelVars {
     assignments: Vec<Assignment>,
 }
 
 /// Where a resolved value came from (for messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
+pub enum Source {
     KernelVariables,
     Environment,
     Default,
 }
 
 impl KernelVars {
-    pub(crate) fn read(kdir: &Path) -> Self {
+    pub fn read(kdir: &Path) -> Self {
         fs::read_to_string(kdir.join(".kernelvariables"))
             .map(|t| Self::parse(&t))
             .unwrap_or_default()
     }
 
-    pub(crate) fn parse(text: &str) -> Self {
+    pub fn parse(text: &str) -> Self {
         let assignments = text.lines().filter_map(parse_assignment).collect();
         Self { assignments }
     }
@@ -52,7 +51,7 @@ impl KernelVars {
     /// The value `make` gives variable `name`, with `env` its value in the environment
     /// (mempoolctl passes none of these on the command line): an `override` or plain
     /// assignment in the file beats the environment, `?=` does not.
-    pub(crate) fn resolve(&self, name: &str, env: Option<&str>) -> Option<(String, Source)> {
+    pub fn resolve(&self, name: &str, env: Option<&str>) -> Option<(String, Source)> {
         let mut value = env.map(|v| (v.to_owned(), Source::Environment));
         let mut overridden = false;
         for a in self.assignments.iter().filter(|a| a.name == name) {
@@ -70,15 +69,15 @@ impl KernelVars {
 
     /// `CROSS_COMPILE`: the prefix of every toolchain command kbuild runs for a gcc
     /// kernel (`$(CROSS_COMPILE)gcc`, `$(CROSS_COMPILE)ld`); empty when unset.
-    pub(crate) fn cross_compile(&self, tools: &Tools) -> (String, Source) {
-        self.resolve("CROSS_COMPILE", tools.cross_compile.as_deref())
+    pub fn cross_compile(&self, env: Option<&str>) -> (String, Source) {
+        self.resolve("CROSS_COMPILE", env)
             .unwrap_or((String::new(), Source::Default))
     }
 
     /// The C compiler the file pins, with `prefix` for `$(CROSS_COMPILE)`: the last word
     /// of its `CC` value (Debian: `$(if $(DEBIAN_KERNEL_USE_CCACHE),$(CCACHE))
     /// $(CROSS_COMPILE)gcc-14` → `x86_64-linux-gnu-gcc-14`).
-    pub(crate) fn cc(&self, prefix: &str) -> Option<String> {
+    pub fn cc(&self, prefix: &str) -> Option<String> {
         let (value, source) = self.resolve("CC", None)?;
         if source != Source::KernelVariables {
             return None;
@@ -94,9 +93,9 @@ impl KernelVars {
     /// kbuild's `SRCARCH`, the directory under `arch/`: from `ARCH` (the file, then the
     /// environment), else the architecture the configuration is for, else this host's
     /// (kbuild's default `ARCH` is the host's).
-    pub(crate) fn srcarch(&self, tools: &Tools, config: &Kconfig) -> String {
+    pub fn srcarch(&self, env_arch: Option<&str>, config: &Kconfig) -> String {
         if let Some((arch, _)) = self
-            .resolve("ARCH", tools.arch.as_deref())
+            .resolve("ARCH", env_arch)
             .filter(|(a, _)| !a.is_empty() && !a.contains('$'))
         {
             return srcarch_of(&arch);
@@ -188,7 +187,7 @@ fn parse_assignment(line: &str) -> Option<Assignment> {
 
 /// Whether the toolchain prefix names this host's architecture (or is empty), so the
 /// distribution's plain packages (`gcc-14`, `binutils`) provide its commands.
-pub(crate) fn is_native(prefix: &str) -> bool {
+pub fn is_native(prefix: &str) -> bool {
     let name = prefix.rsplit('/').next().unwrap_or(prefix);
     let arch = name.split('-').next().unwrap_or("");
     name.is_empty() || arch == std::env::consts::ARCH
@@ -196,50 +195,44 @@ pub(crate) fn is_native(prefix: &str) -> bool {
 
 /// The Debian package suffix of a cross prefix: `aarch64-linux-gnu-` →
 /// `aarch64-linux-gnu`, `x86_64-linux-gnu-` → `x86-64-linux-gnu`.
-pub(crate) fn package_triplet(prefix: &str) -> String {
+pub fn package_triplet(prefix: &str) -> String {
     let name = prefix.rsplit('/').next().unwrap_or(prefix);
     name.trim_end_matches('-').replace('_', "-")
 }
 
-/// Debian 7.3.4+deb13-amd64's `.kernelvariables`, verbatim.
+/// Debian 7.3.4+deb13-amd64's `.kernelvariables`, verbatim (a test fixture).
 #[cfg(test)]
-pub(crate) const DEBIAN_KERNELVARIABLES: &str = "\
-override ARCH = x86
-override KERNELRELEASE = 7.3.4+deb13-amd64
-CCACHE = ccache
-CC = $(if $(DEBIAN_KERNEL_USE_CCACHE),$(CCACHE)) $(CROSS_COMPILE)gcc-14
-DEB_BUILD_ARCH ?= $(shell dpkg --print-architecture)
-override CROSS_COMPILE = x86_64-linux-gnu-
-DEBIAN_KERNEL_NO_CC_VERSION_CHECK = y
-";
+const DEBIAN_KERNELVARIABLES: &str = include_str!("../fixtures/debian-7.3.4-amd64.kernelvariables");
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tools(cross: Option<&str>, arch: Option<&str>) -> Tools {
-        Tools {
-            cross_compile: cross.map(str::to_owned),
-            arch: arch.map(str::to_owned),
-            ..Tools::default()
-        }
+    /// `$CROSS_COMPILE` and `$ARCH` as the environment gives them.
+    struct Env<'a> {
+        cross: Option<&'a str>,
+        arch: Option<&'a str>,
+    }
+
+    fn tools<'a>(cross: Option<&'a str>, arch: Option<&'a str>) -> Env<'a> {
+        Env { cross, arch }
     }
 
     #[test]
     fn debian_file() {
         let kv = KernelVars::parse(DEBIAN_KERNELVARIABLES);
         let t = tools(None, None);
-        let (prefix, source) = kv.cross_compile(&t);
+        let (prefix, source) = kv.cross_compile(t.cross);
         assert_eq!(
             (prefix.as_str(), source),
             ("x86_64-linux-gnu-", Source::KernelVariables)
         );
         assert_eq!(kv.cc(&prefix).as_deref(), Some("x86_64-linux-gnu-gcc-14"));
-        assert_eq!(kv.srcarch(&t, &Kconfig::default()), "x86");
+        assert_eq!(kv.srcarch(t.arch, &Kconfig::default()), "x86");
         // `override` beats the environment.
         let t = tools(Some("aarch64-linux-gnu-"), Some("arm64"));
-        assert_eq!(kv.cross_compile(&t).0, "x86_64-linux-gnu-");
-        assert_eq!(kv.srcarch(&t, &Kconfig::default()), "x86");
+        assert_eq!(kv.cross_compile(t.cross).0, "x86_64-linux-gnu-");
+        assert_eq!(kv.srcarch(t.arch, &Kconfig::default()), "x86");
         assert_eq!(
             kv.resolve("DEB_BUILD_ARCH", None).map(|v| v.1),
             Some(Source::KernelVariables)
@@ -252,23 +245,20 @@ mod tests {
         let kv = KernelVars::parse("CROSS_COMPILE ?= a-b-\nARCH = arm64\n");
         let env = tools(Some("x-y-"), Some("x86_64"));
         assert_eq!(
-            kv.cross_compile(&env),
+            kv.cross_compile(env.cross),
             ("x-y-".to_owned(), Source::Environment)
         );
-        assert_eq!(kv.cross_compile(&tools(None, None)).0, "a-b-");
+        assert_eq!(kv.cross_compile(None).0, "a-b-");
         // A plain assignment in a makefile beats the environment.
-        assert_eq!(kv.srcarch(&env, &Kconfig::default()), "arm64");
+        assert_eq!(kv.srcarch(env.arch, &Kconfig::default()), "arm64");
 
         let none = KernelVars::default();
-        assert_eq!(
-            none.cross_compile(&tools(None, None)),
-            (String::new(), Source::Default)
-        );
-        assert_eq!(none.cross_compile(&env).0, "x-y-");
+        assert_eq!(none.cross_compile(None), (String::new(), Source::Default));
+        assert_eq!(none.cross_compile(env.cross).0, "x-y-");
         assert_eq!(none.cc("x-y-"), None);
-        assert_eq!(none.srcarch(&env, &Kconfig::default()), "x86");
+        assert_eq!(none.srcarch(env.arch, &Kconfig::default()), "x86");
         let arm = Kconfig::parse("CONFIG_ARM64=y\n");
-        assert_eq!(none.srcarch(&tools(None, None), &arm), "arm64");
+        assert_eq!(none.srcarch(None, &arm), "arm64");
         // `:=` and a CC without the prefix.
         let kv = KernelVars::parse("CC := gcc-13\n# CC = no\n");
         assert_eq!(kv.cc("x86_64-linux-gnu-").as_deref(), Some("gcc-13"));
