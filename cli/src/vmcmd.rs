@@ -23,9 +23,17 @@ pub struct VmArgs {
     /// auto (KVM only where it really works, else TCG), kvm, tcg [default: auto].
     #[arg(long)]
     accel: Option<Accel>,
-    /// Hard limit in seconds for the whole run [default: 300].
+    /// Hard limit in seconds for the whole run [default: the scenario's own
+    /// limit times --timeout-factor: demo, boot 120; smoke, faults 300;
+    /// stress, bench 600; all 900].
     #[arg(long)]
     timeout: Option<u64>,
+    /// Multiplies the scenario's own limit (for slower runners) [default: 1].
+    #[arg(long)]
+    timeout_factor: Option<u64>,
+    /// Guest vCPUs [default: 2].
+    #[arg(long)]
+    cpus: Option<u64>,
     /// Guest memory in MiB [default: 512].
     #[arg(long)]
     memory_mb: Option<u64>,
@@ -57,6 +65,11 @@ impl VmArgs {
             ("vm.scenario", self.scenario.map(|s| s.to_string())),
             ("vm.accel", self.accel.map(|a| a.to_string())),
             ("vm.timeout", self.timeout.map(|t| t.to_string())),
+            (
+                "vm.timeout_factor",
+                self.timeout_factor.map(|t| t.to_string()),
+            ),
+            ("vm.cpus", self.cpus.map(|c| c.to_string())),
             ("vm.memory_mb", self.memory_mb.map(|m| m.to_string())),
         ]
     }
@@ -118,7 +131,21 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
         .ok()
         .filter(|m| (128..=65536).contains(m))
         .context("vm.memory_mb must be 128..=65536")?;
-    let timeout = Duration::from_secs(settings.integer("vm.timeout"));
+    let cpus = u32::try_from(settings.integer("vm.cpus"))
+        .ok()
+        .filter(|c| (1..=64).contains(c))
+        .context("vm.cpus must be 1..=64")?;
+    let factor = u32::try_from(settings.integer("vm.timeout_factor"))
+        .ok()
+        .filter(|f| (1..=100).contains(f))
+        .context("vm.timeout_factor must be 1..=100")?;
+    let timeout = match settings.get("vm.timeout") {
+        Some(_) => Duration::from_secs(settings.integer("vm.timeout")),
+        None => scenario.time_limit() * factor,
+    };
+    if timeout.is_zero() {
+        bail!("vm.timeout must be at least 1 second");
+    }
     let image =
         std::fs::read(&kernel).with_context(|| format!("reading kernel {}", kernel.display()))?;
     let release = bzimage_release(&image).with_context(|| {
@@ -143,12 +170,12 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
             );
         }
     }
-    // Kept for inspection when MEMPOOLCTL_KEEP is set.
+    // Removed after a passing run unless MEMPOOLCTL_KEEP is set (see below).
     let tmp = tempfile::Builder::new()
         .prefix("mempoolctl-vm-")
-        .disable_cleanup(std::env::var_os("MEMPOOLCTL_KEEP").is_some())
         .tempdir()
         .context("creating a temporary directory")?;
+    let own_work_dir = a.work_dir.is_some();
     let work = match a.work_dir {
         Some(w) => {
             std::fs::create_dir_all(&w).with_context(|| format!("creating {}", w.display()))?;
@@ -170,11 +197,13 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
     let mut cfg = VmConfig::new(&kernel, &initrd, &work);
     cfg.accel = accel;
     cfg.timeout = timeout;
+    cfg.cpus = cpus;
     cfg.memory_mb = memory_mb;
     cfg.extra_append = a.kernel_args.join(" ");
     ui.info(format!(
-        "[vm] kernel {} ({release}), scenario {scenario}",
-        kernel.display()
+        "[vm] kernel {} ({release}), scenario {scenario}, {cpus} vCPUs, limit {} s",
+        kernel.display(),
+        timeout.as_secs()
     ));
     let mut in_guest = false;
     let (verbose, quiet) = (ui.level >= 1, ui.level < 0);
@@ -215,7 +244,13 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
     for f in &failures {
         println!("[vm]   {f}");
     }
-    println!("[vm] console log: {}", cfg.console_log.display());
+    // A failed run keeps its temporary directory: the console log is the evidence.
+    let kept =
+        own_work_dir || !failures.is_empty() || std::env::var_os("MEMPOOLCTL_KEEP").is_some();
+    if kept {
+        let _ = tmp.keep();
+        println!("[vm] console log: {}", cfg.console_log.display());
+    }
     if a.tap {
         print!("{}", vm::report::tap(&outcome));
     }

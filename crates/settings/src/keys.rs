@@ -129,7 +129,21 @@ pub static KEYS: &[Key] = &[
     Key {
         name: "vm.timeout",
         env: "MEMPOOLCTL_VM_TIMEOUT",
-        default: Some("300"),
+        default: None,
+        kind: Kind::Integer,
+        unset: "the scenario's own limit times vm.timeout_factor",
+    },
+    Key {
+        name: "vm.timeout_factor",
+        env: "MEMPOOLCTL_VM_TIMEOUT_FACTOR",
+        default: Some("1"),
+        kind: Kind::Integer,
+        unset: "",
+    },
+    Key {
+        name: "vm.cpus",
+        env: "MEMPOOLCTL_VM_CPUS",
+        default: Some("2"),
         kind: Kind::Integer,
         unset: "",
     },

@@ -41,8 +41,10 @@ fn precedence_is_flag_then_env_then_file_then_default() {
         s.source("module.flavor"),
         Source::File(PathBuf::from("/etc/mempoolctl.toml"))
     );
-    assert_eq!(s.integer("vm.timeout"), 300);
-    assert_eq!(s.source("vm.timeout"), Source::Default);
+    assert_eq!(s.get("vm.timeout"), None, "unset: the scenario's own limit");
+    assert_eq!(s.integer("vm.timeout_factor"), 1);
+    assert_eq!(s.source("vm.timeout_factor"), Source::Default);
+    assert_eq!(s.integer("vm.cpus"), 2);
 
     // Without the flag, the environment wins over the file.
     let s = resolve(&[e, f.clone()]).unwrap();

@@ -9,35 +9,56 @@ while [ $i -lt 1000 ]; do
 	rmmod $MODULE || fails=$((fails + 1))
 	i=$((i + 1))
 done
-figure cycles 1000
+figure cycles $i
 check_eq "1000 insmod/rmmod cycles without a failure" 0 echo $fails
 check_absent "no cache left after the cycles" $SLAB
 
 # --- mempoolctl's own load/unload, which verifies every exit
-check "50 mempoolctl load/unload cycles, each verified" sh -c '
-	i=0
-	while [ $i -lt 50 ]; do
-		mempoolctl -q load --min-nr 6 && mempoolctl -q unload || exit 1
-		i=$((i + 1))
-	done'
-figure cycles 50
+n=0
+while [ $n -lt 50 ] && mempoolctl -q load --min-nr 6 && mempoolctl -q unload; do
+	n=$((n + 1))
+done
+figure cycles $n
+check_eq "50 mempoolctl load/unload cycles, each verified" 50 echo $n
 
-# --- 8 concurrent processes: hold/release/stats/resize for a fixed count
+# --- 8 concurrent processes: hold/release/stats/resize for a fixed count.
+# Each records the CPU it ran each round on (field 39 of /proc/self/stat)
+# and the operations that succeeded: the figures count what really ran.
 check "load for concurrency" insmod $KO min_nr=4
+rm -f /tmp/cpus.* /tmp/ops.*
 for p in 1 2 3 4 5 6 7 8; do
 	(
 		j=0
+		ops=0
 		while [ $j -lt 25 ]; do
-			echo 2 >$SYSFS/hold
-			mempoolctl stats >/dev/null
-			echo 2 >$SYSFS/release
-			echo $((2 + p % 3)) >$SYSFS/resize
+			echo 2 >$SYSFS/hold && ops=$((ops + 1))
+			mempoolctl stats >/dev/null && ops=$((ops + 1))
+			echo 2 >$SYSFS/release && ops=$((ops + 1))
+			echo $((2 + p % 3)) >$SYSFS/resize && ops=$((ops + 1))
+			read -r st </proc/self/stat
+			set -- $st
+			echo "${39}" >>/tmp/cpus.$p
 			j=$((j + 1))
 		done
+		echo $ops >/tmp/ops.$p
 	) &
 done
 wait
-figure concurrent_ops 800
+ops=0
+for p in 1 2 3 4 5 6 7 8; do ops=$((ops + $(cat /tmp/ops.$p))); done
+figure concurrent_ops $ops
+check_eq "concurrent: 800 operations succeeded" 800 echo $ops
+online=$(grep -c '^processor' /proc/cpuinfo)
+for c in $(cat /tmp/cpus.* | sort -un); do
+	figure "rounds_on_cpu$c" "$(cat /tmp/cpus.* | grep -cx "$c")"
+done
+used=$(cat /tmp/cpus.* | sort -u | wc -l)
+if [ "$used" -ge 2 ]; then
+	report ok "concurrent: the 8 processes ran on $used CPUs"
+else
+	report fail "concurrent: the 8 processes ran on 2 or more CPUs" \
+		"all rounds ran on $used CPU of $online online (boot with 2 or more vCPUs: mempoolctl vm --cpus 2)"
+fi
 check_eq "concurrent: alloc_total 400" 400 cat $SYSFS/alloc_total
 check_eq "concurrent: free_total 400" 400 cat $SYSFS/free_total
 check_eq "concurrent: in_use 0" 0 cat $SYSFS/in_use

@@ -35,6 +35,8 @@ pub struct VmConfig {
     pub initrd: PathBuf,
     pub accel: Accel,
     pub memory_mb: u32,
+    /// vCPUs: with one, no two guest tasks ever run at once.
+    pub cpus: u32,
     /// Hard limit for the whole run; QEMU is killed after it.
     pub timeout: Duration,
     /// Under `auto`, KVM must print a console byte within this, or TCG takes over.
@@ -52,6 +54,7 @@ impl VmConfig {
             initrd: initrd.to_owned(),
             accel: Accel::Auto,
             memory_mb: 512,
+            cpus: 2,
             timeout: Duration::from_secs(300),
             kvm_silence_limit: Duration::from_secs(5),
             console_log: work_dir.join("console.log"),
@@ -62,8 +65,15 @@ impl VmConfig {
 
     fn command(&self, accel: Accel) -> Command {
         let mut c = Command::new(&self.qemu);
-        c.arg("-accel").arg(accel.to_string());
-        c.args(["-m", &self.memory_mb.to_string(), "-smp", "1"]);
+        c.arg("-accel");
+        match accel {
+            // One host thread per vCPU (QEMU's default for x86 guests on x86
+            // hosts; said explicitly so the concurrency checks never run on one).
+            Accel::Tcg => c.arg("tcg,thread=multi"),
+            other => c.arg(other.to_string()),
+        };
+        c.args(["-m", &self.memory_mb.to_string()]);
+        c.args(["-smp", &self.cpus.to_string()]);
         c.args(["-nodefaults", "-no-reboot", "-display", "none"]);
         // Console (kernel messages and the transcript) on stdout; results on ttyS1.
         c.args(["-serial", "stdio"]);

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A script run by the guest's init.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,20 @@ impl Scenario {
             Self::Boot => "boot",
             Self::SelfTestFail => "selftest-fail",
         }
+    }
+
+    /// The scenario's own hard limit: at least twice its time measured on a
+    /// 2-core machine under TCG with the other core busy (README, "VM
+    /// scenarios"); `vm.timeout_factor` scales it for slower runners.
+    pub fn time_limit(self) -> Duration {
+        Duration::from_secs(match self {
+            Self::Demo | Self::Boot | Self::SelfTestFail => 120,
+            Self::Smoke => 300,
+            Self::Faults => 300,
+            Self::Stress => 600,
+            Self::All => 900,
+            Self::Bench => 600,
+        })
     }
 
     pub fn script(self) -> String {

@@ -525,6 +525,36 @@ fn cargo_counts(output: &str) -> (u32, u32) {
     (passed, failed)
 }
 
+/// A named VM test: passes when it returns `Ok(true)`.
+type VmJob<'a> = (String, Box<dyn FnOnce() -> Result<bool> + Send + 'a>);
+
+/// Runs `jobs` on `width` threads, taking them in order; results in job order.
+fn run_side_by_side(jobs: Vec<VmJob<'_>>, width: usize) -> Vec<(String, Result<bool>)> {
+    let names: Vec<String> = jobs.iter().map(|(n, _)| n.clone()).collect();
+    let queue = std::sync::Mutex::new(jobs.into_iter().map(|(_, f)| f).enumerate());
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..width.max(1) {
+            s.spawn(|| loop {
+                let next = queue.lock().map(|mut q| q.next());
+                let Ok(Some((i, job))) = next else { break };
+                let t = Instant::now();
+                let r = job();
+                eprintln!("[xtask] {}: {:.1} s", names[i], t.elapsed().as_secs_f64());
+                if let Ok(mut out) = results.lock() {
+                    out.push((i, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    results
+        .into_iter()
+        .map(|(i, r)| (names[i].clone(), r))
+        .collect()
+}
+
 fn test() -> Result<()> {
     let mut passed = 0;
     let mut failed = 0;
@@ -554,52 +584,70 @@ fn test() -> Result<()> {
 
     let parts = prepare()?;
     let quiet = || vec!["--quiet".to_owned()];
-    record(
-        "demo scenario passes",
-        vm(&parts, "rust", None, "demo", &quiet())? == 0,
-    );
+    // Independent guests, two at a time (the machine's cores): the two long
+    // `all` runs first, side by side, then the short ones.
+    let parts = &parts;
+    let mut jobs: Vec<VmJob> = Vec::new();
     for flavor in ["rust", "c"] {
-        let junit = std::env::temp_dir().join(format!(
-            "mempoolctl-all-{flavor}-{}.xml",
-            std::process::id()
+        jobs.push((
+            format!("all scenario (smoke, faults, stress) passes for --flavor {flavor}, with a clean JUnit report"),
+            Box::new(move || {
+                let junit = std::env::temp_dir().join(format!(
+                    "mempoolctl-all-{flavor}-{}.xml",
+                    std::process::id()
+                ));
+                let mut extra = quiet();
+                extra.extend(["--junit".to_owned(), junit.display().to_string()]);
+                let code = vm(parts, flavor, None, "all", &extra)?;
+                let report = std::fs::read_to_string(&junit).unwrap_or_default();
+                let _ = std::fs::remove_file(&junit);
+                Ok(code == 0 && report.contains("<testsuite ") && report.contains(" failures=\"0\""))
+            }),
         ));
-        let mut extra = quiet();
-        extra.extend(["--junit".to_owned(), junit.display().to_string()]);
-        let code = vm(&parts, flavor, None, "all", &extra)?;
-        let report = std::fs::read_to_string(&junit).unwrap_or_default();
-        let _ = std::fs::remove_file(&junit);
-        record(
-            &format!("all scenario (smoke, faults, stress) passes for --flavor {flavor}, with a clean JUnit report"),
-            code == 0 && report.contains("<testsuite ") && report.contains(" failures=\"0\""),
-        );
     }
+    jobs.push((
+        "demo scenario passes".to_owned(),
+        Box::new(move || Ok(vm(parts, "rust", None, "demo", &quiet())? == 0)),
+    ));
     // Negative cases: the suite must be able to fail.
-    record(
-        "a failing guest check fails the run (exit 3)",
-        vm(&parts, "rust", None, "selftest-fail", &quiet())? == 3,
-    );
+    jobs.push((
+        "a failing guest check fails the run (exit 3)".to_owned(),
+        Box::new(move || Ok(vm(parts, "rust", None, "selftest-fail", &quiet())? == 3)),
+    ));
     for (flavor, dir) in [("rust", "module"), ("c", "module/c")] {
-        let broken_dir =
-            std::env::temp_dir().join(format!("mempoolctl-broken-{flavor}-{}", std::process::id()));
-        copy_module_sources(&repo_root().join(dir), &broken_dir)?;
-        let broken = build_module(&parts.kernel, &broken_dir, &["MEMPOOL_FAULT=leak".into()])?;
-        let work = broken_dir.join("vm");
-        let mut extra = quiet();
-        extra.extend(["--work-dir".to_owned(), work.display().to_string()]);
-        let code = vm(&parts, flavor, Some(&broken), "demo", &extra)?;
-        let console = std::fs::read_to_string(work.join("console.log")).unwrap_or_default();
-        record(
-            &format!("a {flavor} module leaking one element fails the run with the leak reported"),
-            code == 3 && console.contains("Objects remaining"),
-        );
-        let _ = std::fs::remove_dir_all(&broken_dir);
+        jobs.push((
+            format!("a {flavor} module leaking one element fails the run with the leak reported"),
+            Box::new(move || {
+                let broken_dir = std::env::temp_dir()
+                    .join(format!("mempoolctl-broken-{flavor}-{}", std::process::id()));
+                copy_module_sources(&repo_root().join(dir), &broken_dir)?;
+                let broken =
+                    build_module(&parts.kernel, &broken_dir, &["MEMPOOL_FAULT=leak".into()])?;
+                let work = broken_dir.join("vm");
+                let mut extra = quiet();
+                extra.extend(["--work-dir".to_owned(), work.display().to_string()]);
+                let code = vm(parts, flavor, Some(&broken), "demo", &extra)?;
+                let console = std::fs::read_to_string(work.join("console.log")).unwrap_or_default();
+                let _ = std::fs::remove_dir_all(&broken_dir);
+                Ok(code == 3 && console.contains("Objects remaining"))
+            }),
+        ));
     }
-
     // The stock-distribution path: Debian's own headers and kernel.
-    record(
-        "Debian's stock kernel runs the C twin built by mempoolctl against its own headers",
-        stock_vm(&parts.ctl, &quiet())? == 0,
-    );
+    jobs.push((
+        "Debian's stock kernel runs the C twin built by mempoolctl against its own headers"
+            .to_owned(),
+        Box::new(move || Ok(stock_vm(&parts.ctl, &quiet())? == 0)),
+    ));
+    for (name, result) in run_side_by_side(jobs, 2) {
+        match result {
+            Ok(ok) => record(&name, ok),
+            Err(e) => {
+                println!("[xtask] vm test {name}: error: {e:#}");
+                record(&name, false);
+            }
+        }
+    }
 
     println!("[xtask] unit tests: {up} passed, {uf} failed");
     println!("{} passed, {} failed", up + passed, unit_failed + failed);
