@@ -410,22 +410,6 @@ fn doctor(ctx: &Ctx, ui: Ui, json: bool) -> Result<i32> {
 
 fn build(ctx: &Ctx, ui: Ui) -> Result<i32> {
     let kdir = ctx.kdir();
-    let config = std::fs::read_to_string(kdir.join(".config")).with_context(|| {
-        format!(
-            "{} has no .config: not a kernel build directory; install the headers for this kernel or pass --kdir (mempoolctl doctor tells which)",
-            kdir.display()
-        )
-    })?;
-    if ctx.flavor == Flavor::Rust {
-        kbuild::check_rust_support(&kdir, &config)?;
-    }
-    let tc = kbuild::Toolchain::for_kernel_config(&config);
-    ui.detail(format!(
-        "kbuild: make -C {} M={} LLVM={}",
-        kdir.display(),
-        ctx.module_dir().display(),
-        tc.llvm.as_deref().unwrap_or("(gcc)")
-    ));
     let jobs: usize = match ctx.settings.get("build.jobs") {
         Some(_) => ctx.number("build.jobs")?,
         None => std::thread::available_parallelism().map_or(2, |n| n.get() + 1),
@@ -436,9 +420,39 @@ fn build(ctx: &Ctx, ui: Ui) -> Result<i32> {
             ctx.settings.source("build.jobs")
         );
     }
-    let log = std::env::temp_dir().join(format!("mempoolctl-build-{}.log", ctx.module()));
+    let cache = kbuild::cache_root();
+    let target = kbuild::module_target(&kdir, ctx.flavor == Flavor::Rust, &cache, jobs, &|m| {
+        ui.info(format!("[build] {m}"))
+    })
+    .map_err(|e| match e {
+        kbuild::BuildError::NotKernelDir { .. } => anyhow::anyhow!(
+            "{} is not a kernel build directory (no .config): install the headers for this kernel (`apt-get install linux-headers-$(uname -r)`), or build for the VM's test kernel with --kdir \"$(cargo xtask kernel)\" (mempoolctl doctor tells which)",
+            kdir.display()
+        ),
+        e => e.into(),
+    })?;
+    let tc = kbuild::Toolchain::for_kernel_config(&target.config);
+    ui.detail(format!(
+        "kbuild: make -C {} M={} LLVM={} {}",
+        target.kdir.display(),
+        ctx.module_dir().display(),
+        tc.llvm.as_deref().unwrap_or("(gcc)"),
+        target.make_vars.join(" ")
+    ));
+    // A private place: the user's own cache, never a fixed name under /tmp.
+    let logs = cache.join("build-logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    let log = logs.join(format!("{}.log", ctx.module()));
+    let _ = std::fs::remove_file(&log);
     let start = std::time::Instant::now();
-    let kos = kbuild::build_module(&tc, &kdir, &ctx.module_dir(), jobs, &[], &log)?;
+    let kos = kbuild::build_module(
+        &tc,
+        &target.kdir,
+        &ctx.module_dir(),
+        jobs,
+        &target.make_vars,
+        &log,
+    )?;
     ui.detail(format!(
         "built in {:.1} s; log {}",
         start.elapsed().as_secs_f64(),

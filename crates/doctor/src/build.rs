@@ -4,6 +4,7 @@
 use crate::kconfig::{self, decode_version, version_ge, Kconfig};
 use crate::kernelvars::{self, KernelVars, Source};
 use crate::{Check, Flavor, Section, Tools};
+use kbuild::RustSupport;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,26 +20,6 @@ const PREPARED: [&str; 5] = [
     "include/config/auto.conf",
     "include/generated/utsrelease.h",
     "scripts/mod/modpost",
-];
-
-/// What a 7.3 x86 out-of-tree Rust module is compiled against (scripts/Makefile.build:
-/// `--extern kernel/pin_init/zerocopy/zerocopy_derive -L rust/ --sysroot=/dev/null`, plus
-/// their dependencies and the proc macros; arch/x86/Makefile: `--target=scripts/target.json`).
-/// Removing any one of them was verified to break a module build.
-pub const RUST_METADATA: [&str; 13] = [
-    "rust/libcore.rmeta",
-    "rust/libcompiler_builtins.rmeta",
-    "rust/libffi.rmeta",
-    "rust/libbindings.rmeta",
-    "rust/libuapi.rmeta",
-    "rust/libbuild_error.rmeta",
-    "rust/libpin_init.rmeta",
-    "rust/libzerocopy.rmeta",
-    "rust/libkernel.rmeta",
-    "rust/libmacros.so",
-    "rust/libpin_init_internal.so",
-    "rust/libzerocopy_derive.so",
-    "scripts/target.json",
 ];
 
 /// Linux 7.3's minimums (scripts/min-tool-version.sh, x86), used when the script is not
@@ -103,7 +84,7 @@ fn all_checks(kdir: &Path, explicit: bool, release: &str, tools: &Tools) -> Vec<
     out.push(config_modules(&config, kdir, explicit));
     out.push(config_module_unload(&config));
     out.push(config_rust(&config, kdir));
-    out.push(rust_metadata(&config, kdir, llvm.as_deref()));
+    out.push(rust_metadata(kdir, llvm.as_deref(), tools));
     out.push(compiler(&config, kdir, &vars, tools));
     out.push(binutils(&config, kdir, &vars, tools));
     out.push(rustc(&config, kdir, tools));
@@ -261,56 +242,89 @@ fn config_rust(config: &Kconfig, kdir: &Path) -> Check {
     )
 }
 
-fn rust_metadata(config: &Kconfig, kdir: &Path, llvm: Option<&str>) -> Check {
+fn rust_metadata(kdir: &Path, llvm: Option<&str>, tools: &Tools) -> Check {
     let id = "rust-metadata";
-    if !config.is_y("RUST") {
-        return Check::skip(id, S, "CONFIG_RUST is off");
-    }
-    let missing: Vec<&str> = RUST_METADATA
-        .iter()
-        .copied()
-        .filter(|f| !kdir.join(f).is_file())
-        .collect();
-    if missing.is_empty() {
+    let config_text = fs::read_to_string(config_file(kdir)).unwrap_or_default();
+    let regen =
+        match kbuild::rust_support::rust_support(kdir, &config_text, &tools.cache_root) {
+            RustSupport::NoRust => return Check::skip(id, S, "CONFIG_RUST is off"),
+            RustSupport::Complete => return Check::pass(
+                id,
+                S,
+                "rust/libkernel.rmeta, libcore.rmeta, libmacros.so and the rest of the compiled \
+                 Rust crates are present",
+            ),
+            RustSupport::Incomplete { missing } => {
+                let llvm = llvm.map(|v| format!(" LLVM={v}")).unwrap_or_default();
+                return Check::fail(
+                    id,
+                    S,
+                    format!(
+                        "{} lacks {} of the Rust files a module build needs: {}",
+                        kdir.display(),
+                        missing.len(),
+                        missing.join(", ")
+                    ),
+                    format!(
+                    "rebuild them: `make -C {}{llvm} modules_prepare` (its `prepare` step builds \
+                     rust/); or build the C twin: {C_TWIN}",
+                    kdir.display()
+                ),
+                );
+            }
+            RustSupport::Regenerable(regen) => regen,
+        };
+    let why = format!(
+        "{} has no rust/ directory: these headers have CONFIG_RUST=y but carry none of the \
+         compiled Rust crates a module is compiled against (distribution header packages, \
+         Debian's linux-headers-*, do not ship them)",
+        kdir.display()
+    );
+    if regen.is_cached() {
         return Check::pass(
             id,
             S,
-            "rust/libkernel.rmeta, libcore.rmeta, libmacros.so and the rest of the compiled \
-             Rust crates are present",
+            format!(
+                "{why}; mempoolctl regenerated them for {} and cached them in {}",
+                regen.release,
+                regen.dir.display()
+            ),
         );
     }
-    if !kdir.join("rust").is_dir() {
-        return Check::fail(
+    let prerequisites = regen.prerequisites();
+    let list = |met: bool| {
+        prerequisites
+            .iter()
+            .filter(|p| p.is_met() == met)
+            .map(|p| format!("{}: {}", p.id, p.summary))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let fixes: Vec<String> = prerequisites
+        .iter()
+        .filter_map(|p| Some(format!("{}: {}", p.id, p.fix.as_deref()?)))
+        .collect();
+    if fixes.is_empty() {
+        return Check::pass(
             id,
             S,
             format!(
-                "{} has no rust/ directory: these headers have CONFIG_RUST=y but carry none of \
-                 the compiled Rust crates (rust/libkernel.rmeta, libcore.rmeta, libmacros.so, \
-                 ...) a Rust module is compiled against; distribution header packages (Debian's \
-                 linux-headers-*) do not ship them",
-                kdir.display()
-            ),
-            format!(
-                "these headers build the C twin: {C_TWIN}; for the Rust module use a full \
-                 kernel build directory (`--kdir DIR`) or test in a VM with `mempoolctl vm`"
+                "{why}; `mempoolctl build` regenerates them once for {} into {} (about 3 min on \
+                 2 cores), everything it needs is here: {}",
+                regen.release,
+                regen.dir.display(),
+                list(true)
             ),
         );
     }
-    let llvm = llvm.map(|v| format!(" LLVM={v}")).unwrap_or_default();
     Check::fail(
         id,
         S,
         format!(
-            "{} lacks {} of the Rust files a module build needs: {}",
-            kdir.display(),
-            missing.len(),
-            missing.join(", ")
+            "{why}; mempoolctl can regenerate them from the kernel's own source, but: {}",
+            list(false)
         ),
-        format!(
-            "rebuild them: `make -C {}{llvm} modules_prepare` (its `prepare` step builds rust/); \
-             or build the C twin: {C_TWIN}",
-            kdir.display()
-        ),
+        format!("{}; or build the C twin: {C_TWIN}", fixes.join("; ")),
     )
 }
 

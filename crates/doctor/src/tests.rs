@@ -1,7 +1,7 @@
 //! Checks against fake root and kernel build trees.
 
 use super::*;
-use crate::build::RUST_METADATA;
+use kbuild::RUST_METADATA;
 use std::collections::BTreeMap;
 use std::fs;
 use tempfile::TempDir;
@@ -135,6 +135,7 @@ fn tools() -> Tools {
         arch: None,
         rust_lib_src: Some(PathBuf::from("/usr/src/rustc-1.95.0/library")),
         rust_lib_src_exists: true,
+        cache_root: PathBuf::from("/nonexistent/mempoolctl-cache"),
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Tools {
     pub rust_lib_src: Option<PathBuf>,
     /// Whether `rust_lib_src` holds the sources (a `core` directory).
     pub rust_lib_src_exists: bool,
+    /// mempoolctl's cache, where regenerated Rust metadata lives
+    /// (`kbuild::cache_root()`).
+    pub cache_root: PathBuf,
 }
 
 impl Tools {
@@ -84,6 +87,7 @@ impl Tools {
             arch,
             rust_lib_src,
             rust_lib_src_exists,
+            cache_root: kbuild::cache_root(),
         }
     }
 

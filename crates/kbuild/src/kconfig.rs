@@ -29,6 +29,11 @@ impl Kconfig {
         self.values.get(name).map(String::as_str)
     }
 
+    /// The names of every set option, without `CONFIG_`.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
     /// Whether `CONFIG_<name>=y`.
     pub fn is_y(&self, name: &str) -> bool {
         self.get(name) == Some("y")

@@ -8,11 +8,16 @@ mod fragment;
 pub mod kconfig;
 pub mod kernelvars;
 mod run;
+pub mod rust_support;
 mod toolchain;
 
 pub use fragment::{Fragment, FragmentError};
 pub use run::{run_logged, RunError};
-pub use toolchain::{has_rust_sources, llvm_for_clang, llvm_for_config, rust_lib_src, Toolchain};
+pub use rust_support::{Prerequisite, Regeneration, RustSupport, RUST_METADATA};
+pub use toolchain::{
+    first_line_of, has_rust_sources, llvm_for_clang, llvm_for_config, rust_lib_src, search_path,
+    which, Toolchain,
+};
 
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -49,24 +54,81 @@ pub enum BuildError {
     },
     #[error(transparent)]
     ModInfo(#[from] modinfo::ModInfoError),
-    #[error("{} cannot build Rust modules: {reason}. Distribution headers ship no Rust metadata; build the C twin instead (`mempoolctl build --flavor c`), or pass --kdir pointing at a Rust-enabled kernel build (mempoolctl doctor explains)", kdir.display())]
-    NoRustSupport { kdir: PathBuf, reason: &'static str },
+    #[error("cannot regenerate the Rust metadata for {release}:{}", unmet.iter().map(|p| format!("\n  - {}: {}; fix: {}", p.id, p.summary, p.fix.as_deref().unwrap_or(""))).collect::<String>())]
+    RustPrerequisites {
+        release: String,
+        unmet: Vec<Prerequisite>,
+    },
+    #[error("the kernel source does not configure like the headers of {release} ({} options differ, e.g. {}): another compiler or another source version; see {}", changed.len(), changed.first().map(String::as_str).unwrap_or(""), log.display())]
+    ConfigDiffers {
+        release: String,
+        changed: Vec<String>,
+        log: PathBuf,
+    },
+    #[error("the regenerated Rust crates do not match the kernel {release}: {detail}; no module was built")]
+    RustSymbolMismatch { release: String, detail: String },
+    #[error("{} cannot build Rust modules: {reason}; build the C twin instead (`mempoolctl build --flavor c`), or pass --kdir pointing at a Rust-enabled kernel build (mempoolctl doctor explains)", kdir.display())]
+    NoRustSupport { kdir: PathBuf, reason: String },
 }
 
-/// Whether `kdir` can build an out-of-tree Rust module: `CONFIG_RUST=y` and
-/// the compiled `kernel` crate's metadata present.
-pub fn check_rust_support(kdir: &Path, config: &str) -> Result<(), BuildError> {
-    let fail = |reason| BuildError::NoRustSupport {
+/// Where and how a module of one flavor is built against `kdir`.
+#[derive(Debug, Clone)]
+pub struct ModuleTarget {
+    /// The directory for `make -C`: `kdir` itself, or the overlay of regenerated
+    /// Rust metadata on distribution headers.
+    pub kdir: PathBuf,
+    /// The kernel's configuration (`.config`).
+    pub config: String,
+    /// Extra `make` variables (the exact rustc the metadata was made with).
+    pub make_vars: Vec<String>,
+}
+
+/// Everything before `make M=`: `kdir` must be a configured build dir and, for a
+/// Rust module, carry the compiled Rust crates. Distribution headers get them
+/// regenerated into `cache_root` first (once per kernel; `progress` narrates).
+pub fn module_target(
+    kdir: &Path,
+    rust: bool,
+    cache_root: &Path,
+    jobs: usize,
+    progress: &dyn Fn(&str),
+) -> Result<ModuleTarget, BuildError> {
+    let config =
+        fs::read_to_string(kdir.join(".config")).map_err(|_| BuildError::NotKernelDir {
+            dir: kdir.to_owned(),
+        })?;
+    let mut target = ModuleTarget {
+        kdir: kdir.to_owned(),
+        config,
+        make_vars: Vec::new(),
+    };
+    if !rust {
+        return Ok(target);
+    }
+    let fail = |reason: String| BuildError::NoRustSupport {
         kdir: kdir.to_owned(),
         reason,
     };
-    if !config.lines().any(|l| l == "CONFIG_RUST=y") {
-        return Err(fail("the kernel was configured without CONFIG_RUST"));
+    match rust_support::rust_support(kdir, &target.config, cache_root) {
+        RustSupport::Complete => {}
+        RustSupport::NoRust => {
+            return Err(fail("the kernel was configured without CONFIG_RUST".into()))
+        }
+        RustSupport::Incomplete { missing } => {
+            return Err(fail(format!(
+                "it lacks {} of the compiled Rust crates ({}); `make -C {} modules_prepare` rebuilds them",
+                missing.len(),
+                missing.join(", "),
+                kdir.display()
+            )))
+        }
+        RustSupport::Regenerable(regen) => {
+            let (overlay, rustc) = regen.ensure(jobs, progress)?;
+            target.kdir = overlay;
+            target.make_vars.push(format!("RUSTC={}", rustc.display()));
+        }
     }
-    if !kdir.join("rust/libkernel.rmeta").is_file() {
-        return Err(fail("rust/libkernel.rmeta is missing"));
-    }
-    Ok(())
+    Ok(target)
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
@@ -313,25 +375,6 @@ fn check_vermagic(ko: &Path, kdir: &Path, kernel: &str) -> Result<(), BuildError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rust_support_needs_config_and_metadata() {
-        let t = tempfile::tempdir().unwrap();
-        let err = check_rust_support(t.path(), "CONFIG_MODULES=y\n").unwrap_err();
-        assert!(
-            err.to_string().contains("configured without CONFIG_RUST"),
-            "{err}"
-        );
-        let err = check_rust_support(t.path(), "CONFIG_RUST=y\n").unwrap_err();
-        assert!(
-            err.to_string().contains("rust/libkernel.rmeta is missing"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("--flavor c"), "{err}");
-        std::fs::create_dir_all(t.path().join("rust")).unwrap();
-        std::fs::write(t.path().join("rust/libkernel.rmeta"), "").unwrap();
-        check_rust_support(t.path(), "CONFIG_RUST=y\n").unwrap();
-    }
 
     #[test]
     fn reads_uts_release() {

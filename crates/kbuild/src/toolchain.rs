@@ -14,13 +14,30 @@ pub struct Toolchain {
 }
 
 fn first_line(cmd: &str, args: &[&str]) -> String {
+    first_line_of(Path::new(cmd), args).unwrap_or_else(|| format!("{cmd}: not found"))
+}
+
+/// The first line `cmd args` prints on stdout; `None` when it cannot run.
+pub fn first_line_of(cmd: &Path, args: &[&str]) -> Option<String> {
     Command::new(cmd)
         .args(args)
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.lines().next().map(str::to_owned))
-        .unwrap_or_else(|| format!("{cmd}: not found"))
+}
+
+/// The search path kbuild's `make` gets: `~/.cargo/bin` (where `cargo install
+/// bindgen-cli` puts bindgen), then `$PATH`.
+pub fn search_path() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cargo/bin"))
+        .into_iter()
+        .collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    paths
 }
 
 /// `rustc --version`'s number, e.g. `1.95.0`.
@@ -110,13 +127,8 @@ impl Toolchain {
         if let Some(p) = &self.rust_lib_src {
             c.env("RUST_LIB_SRC", p);
         }
-        // bindgen from `cargo install` lives in ~/.cargo/bin.
-        if let (Some(home), Some(path)) = (std::env::var_os("HOME"), std::env::var_os("PATH")) {
-            let mut paths = vec![PathBuf::from(home).join(".cargo/bin")];
-            paths.extend(std::env::split_paths(&path));
-            if let Ok(joined) = std::env::join_paths(paths) {
-                c.env("PATH", joined);
-            }
+        if let Ok(joined) = std::env::join_paths(search_path()) {
+            c.env("PATH", joined);
         }
         c
     }
@@ -145,8 +157,10 @@ pub fn llvm_for_clang(major: Option<u32>, exists: impl Fn(&str) -> bool) -> Opti
     }
 }
 
-fn which(bin: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
+/// `bin` on [`search_path`].
+pub fn which(bin: &str) -> Option<PathBuf> {
+    search_path()
+        .into_iter()
         .map(|d| d.join(bin))
         .find(|p| p.is_file())
 }

@@ -29,6 +29,9 @@ pub struct StockParts {
     pub vmlinuz: PathBuf,
     /// `c_mempool.ko` built against Debian's headers.
     pub c_ko: PathBuf,
+    /// `rust_mempool.ko` built against Debian's headers plus the regenerated
+    /// Rust metadata.
+    pub rust_ko: PathBuf,
     /// Debian's `uname -r`, e.g. `7.3.4+deb13-amd64`.
     pub release: String,
 }
@@ -48,13 +51,31 @@ const HOST_SUITE: &str = "bookworm";
 /// (pulled in by the headers) runs `as` and `ld` from binutils, which the
 /// headers do not depend on.
 const BUILD_TOOLS: [&str; 2] = ["make", "binutils"];
+/// What a Debian 13 user installs for the Rust module on this kernel (README,
+/// "Rust on your distribution's kernel"), from trixie itself: its rustc is the
+/// one that built Debian's kernel. The kernel source (`linux-source-<series>`
+/// at the headers' own version) is added by version.
+const RUST_PATH: [&str; 11] = [
+    "rustc",
+    "rust-src",
+    "bindgen",
+    "libclang-dev",
+    "gcc",
+    "flex",
+    "bison",
+    "bc",
+    "libelf-dev",
+    "libssl-dev",
+    "xz-utils",
+];
 /// Written into the complete stamp: a chroot made with another package list
 /// gets the new packages installed on the next run.
-const RECIPE: &str = "2: linux-headers linux-binary make binutils\n";
+const RECIPE: &str = "3: linux-headers linux-binary make binutils + rust path (linux-source rustc rust-src bindgen libclang-dev gcc flex bison bc libelf-dev libssl-dev xz-utils)\n";
 const DEBOOTSTRAP_STAMP: &str = ".mempoolctl-debootstrap";
 const COMPLETE_STAMP: &str = ".mempoolctl-complete";
-/// Inside the chroot.
-const MODULE_DIR: &str = "/root/c_mempool";
+/// Inside the chroot: (repository dir, chroot dir, module name) per flavor.
+const C_MODULE: (&str, &str, &str) = ("module/c", "/root/c_mempool", "c_mempool");
+const RUST_MODULE: (&str, &str, &str) = ("module", "/root/rust_mempool", "rust_mempool");
 const CTL_IN_CHROOT: &str = "/usr/local/bin/mempoolctl";
 
 fn say(msg: impl AsRef<str>) {
@@ -103,14 +124,16 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
         vmlinuz.strip_prefix(&root).unwrap_or(&vmlinuz).display()
     ));
 
-    install_sources(repo, &root)?;
+    install_sources(repo, &root, C_MODULE)?;
+    install_sources(repo, &root, RUST_MODULE)?;
     install_ctl(ctl, &root)?;
-    rust_refused(&root, &release)?;
-    let c_ko = build_c_twin(&root, &release)?;
+    let c_ko = build_in_chroot(&root, &release, "c", C_MODULE)?;
+    let rust_ko = build_in_chroot(&root, &release, "rust", RUST_MODULE)?;
     doctor(&root, &release);
     Ok(StockParts {
         vmlinuz,
         c_ko,
+        rust_ko,
         release,
     })
 }
@@ -217,6 +240,30 @@ fn install_packages(root: &Path, base: &Path) -> Result<()> {
     ];
     args.extend(packages);
     run_logged("apt-get install", &mut in_chroot(root, &args), &log)?;
+    // The Rust path: trixie's own rustc and tools, and the kernel source of
+    // exactly the headers' version.
+    let version = chroot_output(root, &["dpkg-query", "-W", "-f=${Version}", &headers])
+        .context("the headers' package version: dpkg-query")?;
+    let source = format!("linux-source-{SERIES}={}", version.trim());
+    let mut args = vec![
+        "apt-get",
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "-o",
+        "Dpkg::Use-Pty=0",
+        source.as_str(),
+    ];
+    args.extend(RUST_PATH);
+    say(format!(
+        "installing the Rust path: {} (about 1 min)",
+        args[6..].join(" ")
+    ));
+    run_logged(
+        "apt-get install (rust path)",
+        &mut in_chroot(root, &args),
+        &log,
+    )?;
     // Keep the cache small: the downloaded .debs are not needed again.
     let _ = in_chroot(root, &["apt-get", "clean"]).status();
     stamp(root, COMPLETE_STAMP, RECIPE)
@@ -413,11 +460,11 @@ fn vmlinuz_of(root: &Path, release: &str) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// Step 4a: a fresh copy of `module/c` (sources only) in the chroot.
-fn install_sources(repo: &Path, root: &Path) -> Result<()> {
-    let src = repo.join("module/c");
-    let dest = root.join(MODULE_DIR.trim_start_matches('/'));
-    let step = "copying the C twin's sources";
+/// Step 4a: a fresh copy of a module's sources in the chroot.
+fn install_sources(repo: &Path, root: &Path, (from, to, _): (&str, &str, &str)) -> Result<()> {
+    let src = repo.join(from);
+    let dest = root.join(to.trim_start_matches('/'));
+    let step = format!("copying the sources of {from}");
     if dest.exists() {
         fs::remove_dir_all(&dest)
             .with_context(|| format!("{step}: removing {}", dest.display()))?;
@@ -430,7 +477,7 @@ fn install_sources(repo: &Path, root: &Path) -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if is_module_source(&name) {
+        if path.is_file() && is_module_source(&name) {
             fs::copy(&path, dest.join(&name))
                 .with_context(|| format!("{step}: copying {}", path.display()))?;
             copied += 1;
@@ -438,7 +485,7 @@ fn install_sources(repo: &Path, root: &Path) -> Result<()> {
     }
     if copied == 0 {
         bail!(
-            "{step}: no Kbuild, Makefile, *.c or *.h in {}",
+            "{step}: no Kbuild, Makefile, *.rs, *.c or *.h in {}",
             src.display()
         );
     }
@@ -450,6 +497,7 @@ fn is_module_source(name: &str) -> bool {
     name == "Kbuild"
         || name == "Makefile"
         || name.ends_with(".h")
+        || name.ends_with(".rs")
         || (name.ends_with(".c") && !name.ends_with(".mod.c"))
 }
 
@@ -474,7 +522,12 @@ fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
 }
 
 /// `mempoolctl --flavor <flavor> build` of the copied sources, in the chroot.
-fn mempoolctl_build(root: &Path, flavor: &str, kdir: &str) -> Result<std::process::Output> {
+fn mempoolctl_build(
+    root: &Path,
+    flavor: &str,
+    kdir: &str,
+    module_dir: &str,
+) -> Result<std::process::Output> {
     in_chroot(
         root,
         &[
@@ -485,76 +538,49 @@ fn mempoolctl_build(root: &Path, flavor: &str, kdir: &str) -> Result<std::proces
             "--kdir",
             kdir,
             "--module-dir",
-            MODULE_DIR,
+            module_dir,
         ],
     )
     .output()
     .with_context(|| format!("mempoolctl --flavor {flavor} build in the chroot: running chroot"))
 }
 
-/// Step 4b: on these headers the Rust module cannot be built; `build` and
-/// `doctor` must both say so and offer the C twin.
-fn rust_refused(root: &Path, release: &str) -> Result<()> {
-    let kdir = format!("/lib/modules/{release}/build");
-    let out = mempoolctl_build(root, "rust", &kdir)?;
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    if out.status.success()
-        || !text.contains("cannot build Rust modules")
-        || !text.contains("--flavor c")
-    {
-        bail!("mempoolctl build (rust flavor) on Debian's headers must refuse and offer --flavor c; it said (exit {:?}):\n{text}", out.status.code());
-    }
-    say(format!("rust flavor refused as it should: {}", text.trim()));
-    let out = in_chroot(root, &["mempoolctl", "doctor", "--json", "--kdir", &kdir])
-        .output()
-        .context("mempoolctl doctor (rust) in the chroot: running chroot")?;
-    let json = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&json)
-        .with_context(|| format!("mempoolctl doctor --json printed no JSON:\n{json}"))?;
-    let offers_c = report["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["id"] == "rust-metadata"))
-        .is_some_and(|c| {
-            c["status"] == "fail"
-                && c["fix"]
-                    .as_str()
-                    .is_some_and(|fix| fix.contains("--flavor c"))
-        });
-    if !offers_c {
-        bail!("mempoolctl doctor on Debian's headers must fail rust-metadata and offer --flavor c; it said:\n{json}");
-    }
-    say("doctor (rust flavor): rust-metadata fails and offers --flavor c, as it should");
-    Ok(())
-}
-
-/// Step 4c: `mempoolctl --flavor c build` inside the chroot; the host path of the .ko.
-fn build_c_twin(root: &Path, release: &str) -> Result<PathBuf> {
+/// Step 4c: `mempoolctl --flavor <flavor> build` inside the chroot; the host
+/// path of the `.ko`. The Rust flavor regenerates the Rust metadata Debian's
+/// headers leave out on its first run (minutes), then reuses it.
+fn build_in_chroot(
+    root: &Path,
+    release: &str,
+    flavor: &str,
+    (_, module_dir, module): (&str, &str, &str),
+) -> Result<PathBuf> {
     let kdir = format!("/lib/modules/{release}/build");
     say(format!(
-        "mempoolctl --flavor c build --kdir {kdir} --module-dir {MODULE_DIR} (in the chroot)"
+        "mempoolctl --flavor {flavor} build --kdir {kdir} --module-dir {module_dir} (in the chroot)"
     ));
     let t = Instant::now();
-    let out = mempoolctl_build(root, "c", &kdir)?;
+    let out = mempoolctl_build(root, flavor, &kdir, module_dir)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         bail!(
-            "mempoolctl build in the chroot failed (exit {}):\n{}{}(paths above are inside the chroot {})",
+            "mempoolctl --flavor {flavor} build in the chroot failed (exit {}):\n{}{}(paths above are inside the chroot {})",
             out.status.code().unwrap_or(-1),
             stdout,
             stderr,
             root.display()
         );
     }
+    for line in stderr.lines().filter(|l| l.starts_with("[build]")) {
+        say(format!("  {line}"));
+    }
+    let wanted = format!("/{module}.ko");
     let ko = stdout
         .lines()
         .map(str::trim)
-        .find(|l| l.ends_with("/c_mempool.ko"))
+        .find(|l| l.ends_with(&wanted))
         .with_context(|| {
-            format!(
-                "mempoolctl build in the chroot printed no c_mempool.ko path:\n{stdout}{stderr}"
-            )
+            format!("mempoolctl build in the chroot printed no {module}.ko path:\n{stdout}{stderr}")
         })?;
     let host = root.join(ko.trim_start_matches('/'));
     if !host.is_file() {
@@ -572,15 +598,10 @@ fn build_c_twin(root: &Path, release: &str) -> Result<PathBuf> {
 /// exit code is reported, never an error.
 fn doctor(root: &Path, release: &str) {
     let kdir = format!("/lib/modules/{release}/build");
-    match in_chroot(
-        root,
-        &["mempoolctl", "--flavor", "c", "doctor", "--kdir", &kdir],
-    )
-    .output()
-    {
+    match in_chroot(root, &["mempoolctl", "doctor", "--kdir", &kdir]).output() {
         Ok(out) => {
             say(format!(
-                "mempoolctl --flavor c doctor --kdir {kdir} (in the chroot; exit {}, non-zero expected: this host cannot load modules):",
+                "mempoolctl doctor --kdir {kdir} (in the chroot; exit {}, non-zero expected: this host cannot load modules):",
                 out.status.code().unwrap_or(-1)
             ));
             for line in String::from_utf8_lossy(&out.stdout)
@@ -853,7 +874,13 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
     #[test]
     fn only_kbuild_inputs_are_copied() {
-        for name in ["Kbuild", "Makefile", "c_mempool.c", "c_mempool_limits.h"] {
+        for name in [
+            "Kbuild",
+            "Makefile",
+            "c_mempool.c",
+            "c_mempool_limits.h",
+            "rust_mempool_main.rs",
+        ] {
             assert!(is_module_source(name), "{name}");
         }
         for name in [
