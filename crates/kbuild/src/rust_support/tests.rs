@@ -1,1 +1,168 @@
+use super::*;
 
+/// Real names from Debian 7.3.4+deb13-amd64's Module.symvers (kernel notes).
+const CALL_PRINTK: &str = "_RNvNtCsb5MLIFMWygY_6kernel5print11call_printk";
+
+#[test]
+fn crate_roots_of_real_v0_names() {
+    assert_eq!(
+        crate_roots(CALL_PRINTK),
+        vec![("kernel".to_owned(), "b5MLIFMWygY".to_owned())]
+    );
+    // A generic instantiated with another crate's type names both crates.
+    let generic = "_RINvNtCsb5MLIFMWygY_6kernel5alloc4somefNtNtCs1a2B3c_4core3fmt9ArgumentsE";
+    assert_eq!(
+        crate_roots(generic),
+        vec![
+            ("kernel".to_owned(), "b5MLIFMWygY".to_owned()),
+            ("core".to_owned(), "1a2B3c".to_owned())
+        ]
+    );
+    assert!(crate_roots("printk").is_empty());
+    assert!(crate_roots("_RNvCs_").is_empty());
+    assert!(crate_roots("Cs9_99x").is_empty());
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn symbols_match_only_with_the_same_crate_hash() {
+    let exported = set(&[
+        CALL_PRINTK,
+        "_RNvNtCsb5MLIFMWygY_6kernel5alloc7realloc",
+        // Another crate's export (a Rust driver built into the kernel) is not ours to check.
+        "_RNvCsZZZ_6binder4init",
+        "printk",
+    ]);
+    let same = set(&[
+        CALL_PRINTK,
+        "_RNvNtCsb5MLIFMWygY_6kernel5alloc7realloc",
+        "_RNvNtCsb5MLIFMWygY_6kernel5print6helper",
+    ]);
+    compare_symbols(&exported, &same).unwrap();
+
+    // Another rustc: every hash differs.
+    let other = set(&["_RNvNtCsXXXXXXXXXXX_6kernel5print11call_printk"]);
+    let err = compare_symbols(&exported, &other).unwrap_err();
+    assert!(
+        err.contains("hash b5MLIFMWygY") && err.contains("XXXXXXXXXXX"),
+        "{err}"
+    );
+
+    // Same hash, but an export missing from the regenerated crate.
+    let short = set(&[CALL_PRINTK]);
+    let err = compare_symbols(&exported, &short).unwrap_err();
+    assert!(err.starts_with("1 of the kernel's Rust exports"), "{err}");
+    assert!(err.contains("5alloc7realloc"), "{err}");
+
+    assert!(compare_symbols(&exported, &set(&["printk"])).is_err());
+    assert!(compare_symbols(&set(&["printk"]), &same).is_err());
+}
+
+#[test]
+fn config_differences_name_each_changed_option() {
+    let headers =
+        "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1\"\n# CONFIG_X is not set\n";
+    assert!(config_differences(headers, headers).is_empty());
+    let resolved = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.95.0\"\nCONFIG_X=y\n";
+    assert_eq!(
+        config_differences(headers, resolved),
+        vec![
+            "CONFIG_RUSTC_VERSION_TEXT: rustc 1.85.1 -> rustc 1.95.0".to_owned(),
+            "CONFIG_X: unset -> y".to_owned()
+        ]
+    );
+}
+
+#[test]
+fn overlay_makefile_moves_the_output_tree() {
+    // Debian's linux-headers-7.3.4+deb13-amd64/Makefile, verbatim.
+    let debian = "KBUILD_OUTPUT=/usr/src/linux-headers-7.3.4+deb13-amd64\ninclude /usr/src/linux-headers-7.3.4+deb13-common/Makefile\n";
+    let m = overlay_makefile(
+        debian,
+        Path::new("/usr/src/linux-headers-7.3.4+deb13-amd64"),
+        Path::new("/c/rust-metadata/r/kdir"),
+    );
+    assert!(
+        m.contains("\nKBUILD_OUTPUT=/c/rust-metadata/r/kdir\n"),
+        "{m}"
+    );
+    assert!(!m.contains("KBUILD_OUTPUT=/usr/src"), "{m}");
+    assert!(
+        m.ends_with("include /usr/src/linux-headers-7.3.4+deb13-common/Makefile\n"),
+        "{m}"
+    );
+    let full = overlay_makefile(
+        "VERSION = 7\nPATCHLEVEL = 3\n",
+        Path::new("/k"),
+        Path::new("/o"),
+    );
+    assert!(
+        full.ends_with("KBUILD_OUTPUT=/o\ninclude /k/Makefile\n"),
+        "{full}"
+    );
+}
+
+#[test]
+fn support_is_read_from_config_and_files() {
+    let t = tempfile::tempdir().unwrap();
+    let k = t.path();
+    assert!(matches!(
+        rust_support(k, "CONFIG_MODULES=y\n", k),
+        RustSupport::NoRust
+    ));
+    let rust = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)\"\n";
+    std::fs::create_dir_all(k.join("include/generated")).unwrap();
+    std::fs::write(
+        k.join("include/generated/utsrelease.h"),
+        "#define UTS_RELEASE \"7.3.4+deb13-amd64\"\n",
+    )
+    .unwrap();
+    let RustSupport::Regenerable(regen) = rust_support(k, rust, Path::new("/cache")) else {
+        panic!("headers without rust/ are regenerable");
+    };
+    assert_eq!(regen.release, "7.3.4+deb13-amd64");
+    assert!(regen
+        .dir
+        .to_string_lossy()
+        .starts_with("/cache/rust-metadata/7.3.4+deb13-amd64-"));
+    assert!(!regen.is_cached());
+    assert_eq!(regen.series().as_deref(), Some("7.3"));
+    // The cache key follows the rustc and the configuration.
+    let RustSupport::Regenerable(other) =
+        rust_support(k, &rust.replace("1.85.1", "1.85.0"), Path::new("/cache"))
+    else {
+        panic!()
+    };
+    assert_ne!(regen.dir, other.dir);
+
+    std::fs::create_dir_all(k.join("rust")).unwrap();
+    std::fs::write(k.join("rust/libkernel.rmeta"), "").unwrap();
+    let RustSupport::Incomplete { missing } = rust_support(k, rust, k) else {
+        panic!("a rust/ dir with some files is incomplete");
+    };
+    assert_eq!(missing.len(), RUST_METADATA.len() - 1);
+    assert!(!missing.contains(&"rust/libkernel.rmeta"));
+    for f in RUST_METADATA {
+        std::fs::create_dir_all(k.join(f).parent().unwrap()).unwrap();
+        std::fs::write(k.join(f), "").unwrap();
+    }
+    assert!(matches!(rust_support(k, rust, k), RustSupport::Complete));
+}
+
+#[test]
+fn a_rustup_toolchain_cannot_stand_in_for_debians() {
+    let debian = rustc_fix("rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)");
+    assert!(
+        debian.contains("apt-get install rustc rust-src"),
+        "{debian}"
+    );
+    assert!(debian.contains("1.85.1"), "{debian}");
+    let upstream = rustc_fix("rustc 1.95.0 (59807616e 2026-04-14)");
+    assert_eq!(
+        upstream,
+        "`rustup toolchain install 1.95.0` and put it first on PATH"
+    );
+}
