@@ -450,13 +450,25 @@ impl Regeneration {
         run_logged(&mut make(&["olddefconfig"]), &log, None)?;
         let resolved = fs::read_to_string(src.join(".config"))
             .map_err(io(format!("read {}/.config", src.display())))?;
-        let changed = config_differences(&self.config_text, &resolved);
-        if !changed.is_empty() {
+        let (toolchain, host): (Vec<String>, Vec<String>) =
+            config_differences(&self.config_text, &resolved)
+                .into_iter()
+                .partition(|d| is_toolchain_option(d));
+        if !toolchain.is_empty() {
             return Err(BuildError::ConfigDiffers {
                 release: self.release.clone(),
-                changed,
+                changed: toolchain,
                 log,
             });
+        }
+        if !host.is_empty() {
+            // Probes of the build host's libraries (e.g. OpenSSL's ML-DSA for
+            // module signing) do not reach the Rust crates; the symbol check decides.
+            progress(&format!(
+                "{} option(s) depend on this machine's libraries and differ from Debian's build ({}); they do not change the Rust crates",
+                host.len(),
+                host.join(", ")
+            ));
         }
         let j = format!("-j{jobs}");
         run_logged(&mut make(&[&j, "prepare"]), &log, Some("rust metadata"))?;
@@ -714,6 +726,16 @@ pub fn config_differences(before: &str, after: &str) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Whether a `CONFIG_X: a -> b` difference is about the compilers (their
+/// versions, which compiler): those change the generated crates.
+fn is_toolchain_option(difference: &str) -> bool {
+    let name = difference
+        .strip_prefix("CONFIG_")
+        .and_then(|d| d.split(':').next())
+        .unwrap_or(difference);
+    name.contains("VERSION") || name.starts_with("CC_IS_") || name == "RUST"
 }
 
 /// Every rustc worth asking, with its `--version`: the search path's (as make

@@ -64,13 +64,15 @@ const RUST_PATH: [&str; 11] = [
     "flex",
     "bison",
     "bc",
-    "libelf-dev",
+    // The backported kernel's linux-kbuild pulls libelf from backports; its
+    // -dev package must come from there too.
+    "libelf-dev/trixie-backports",
     "libssl-dev",
     "xz-utils",
 ];
 /// Written into the complete stamp: a chroot made with another package list
 /// gets the new packages installed on the next run.
-const RECIPE: &str = "3: linux-headers linux-binary make binutils + rust path (linux-source rustc rust-src bindgen libclang-dev gcc flex bison bc libelf-dev libssl-dev xz-utils)\n";
+const RECIPE: &str = "4: linux-headers linux-binary make binutils + rust path (linux-source rustc rust-src bindgen libclang-dev gcc flex bison bc libelf-dev libssl-dev xz-utils)\n";
 const DEBOOTSTRAP_STAMP: &str = ".mempoolctl-debootstrap";
 const COMPLETE_STAMP: &str = ".mempoolctl-complete";
 /// Inside the chroot: (repository dir, chroot dir, module name) per flavor.

@@ -166,3 +166,17 @@ fn a_rustup_toolchain_cannot_stand_in_for_debians() {
         "`rustup toolchain install 1.95.0` and put it first on PATH"
     );
 }
+
+#[test]
+fn only_compiler_options_are_fatal_differences() {
+    assert!(is_toolchain_option(
+        "CONFIG_RUSTC_VERSION_TEXT: rustc 1.85.1 -> rustc 1.95.0"
+    ));
+    assert!(is_toolchain_option("CONFIG_GCC_VERSION: 140200 -> 120200"));
+    assert!(is_toolchain_option("CONFIG_CC_IS_CLANG: unset -> y"));
+    assert!(is_toolchain_option("CONFIG_RUST: y -> unset"));
+    // Seen for real: trixie's libssl-dev lacks what Debian's build host had.
+    assert!(!is_toolchain_option(
+        "CONFIG_OPENSSL_SUPPORTS_ML_DSA: y -> unset"
+    ));
+}
