@@ -42,6 +42,7 @@ pub fn first_error(log_text: &str) -> Option<String> {
             && (l.contains("error:")
                 || l.starts_with("error[")
                 || l.contains("*** ")
+                || (l.starts_with("env: ") && l.contains("No such file or directory"))
                 || l.contains("Error "))
     })?;
     Some(lines[idx..lines.len().min(idx + 3)].join("\n"))

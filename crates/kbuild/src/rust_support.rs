@@ -863,8 +863,9 @@ fn libclang_prerequisite() -> Prerequisite {
 
 /// What `make prepare` builds its host programs with (kconfig, objtool,
 /// the certificate tools) besides the compiler: each with its Debian package.
-const BUILD_TOOLS: [(&str, &str); 7] = [
+const BUILD_TOOLS: [(&str, &str); 8] = [
     ("make", "make"),
+    ("python3", "python3"),
     ("gcc", "gcc"),
     ("flex", "flex"),
     ("bison", "bison"),
@@ -886,7 +887,7 @@ fn build_tools_prerequisite() -> Prerequisite {
     if missing.is_empty() {
         return Prerequisite::met(
             id,
-            "make, gcc, flex, bison, bc, libelf and OpenSSL headers".into(),
+            "make, python3, gcc, flex, bison, bc, libelf and OpenSSL headers".into(),
         );
     }
     Prerequisite::unmet(

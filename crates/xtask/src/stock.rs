@@ -55,8 +55,9 @@ const BUILD_TOOLS: [&str; 2] = ["make", "binutils"];
 /// "Rust on your distribution's kernel"), from trixie itself: its rustc is the
 /// one that built Debian's kernel. The kernel source (`linux-source-<series>`
 /// at the headers' own version) is added by version.
-const RUST_PATH: [&str; 11] = [
+const RUST_PATH: [&str; 12] = [
     "rustc",
+    "python3",
     "rust-src",
     "bindgen",
     "libclang-dev",
@@ -72,7 +73,7 @@ const RUST_PATH: [&str; 11] = [
 ];
 /// Written into the complete stamp: a chroot made with another package list
 /// gets the new packages installed on the next run.
-const RECIPE: &str = "4: linux-headers linux-binary make binutils + rust path (linux-source rustc rust-src bindgen libclang-dev gcc flex bison bc libelf-dev libssl-dev xz-utils)\n";
+const RECIPE: &str = "5: linux-headers linux-binary make binutils + rust path (linux-source rustc python3 rust-src bindgen libclang-dev gcc flex bison bc libelf-dev libssl-dev xz-utils)\n";
 const DEBOOTSTRAP_STAMP: &str = ".mempoolctl-debootstrap";
 const COMPLETE_STAMP: &str = ".mempoolctl-complete";
 /// Inside the chroot: (repository dir, chroot dir, module name) per flavor.
