@@ -421,8 +421,11 @@ fn build(ctx: &Ctx, ui: Ui) -> Result<i32> {
         );
     }
     let cache = kbuild::cache_root();
+    // Progress goes to stderr: stdout carries only the built .ko paths.
     let target = kbuild::module_target(&kdir, ctx.flavor == Flavor::Rust, &cache, jobs, &|m| {
-        ui.info(format!("[build] {m}"))
+        if ui.level >= 0 {
+            eprintln!("[build] {m}");
+        }
     })
     .map_err(|e| match e {
         kbuild::BuildError::NotKernelDir { .. } => anyhow::anyhow!(

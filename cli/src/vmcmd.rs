@@ -216,14 +216,20 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
             println!("{line}");
         }
     })?;
-    let passed_checks = outcome.tests.iter().filter(|t| t.ok).count();
+    let skipped: Vec<&vm::TestResult> = outcome
+        .tests
+        .iter()
+        .filter(|t| t.skip_reason().is_some())
+        .collect();
+    let passed_checks = outcome.tests.iter().filter(|t| t.ok).count() - skipped.len();
     let failures = outcome.failures();
     println!(
-        "[vm] {} scenario {}: {} of {} checks passed, {} kernel report(s), {:.2} s boot-to-verdict under {} ({})",
+        "[vm] {} scenario {}: {} of {} checks passed, {} skipped, {} kernel report(s), {:.2} s boot-to-verdict under {} ({})",
         if failures.is_empty() { "PASS" } else { "FAIL" },
         scenario,
         passed_checks,
         outcome.tests.len(),
+        skipped.len(),
         outcome.splats.len(),
         outcome.elapsed.as_secs_f64(),
         outcome.accel,
@@ -239,6 +245,14 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
             "[vm] figures: {}, splats found {}",
             figures.join(", ").replace('_', " "),
             outcome.splats.len()
+        );
+    }
+    for t in &skipped {
+        println!(
+            "[vm]   skipped check {} '{}': {}",
+            t.number,
+            t.name,
+            t.skip_reason().unwrap_or("")
         );
     }
     for f in &failures {

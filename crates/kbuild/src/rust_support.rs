@@ -920,7 +920,7 @@ fn disk_prerequisite(dir: &Path) -> Prerequisite {
         .unwrap_or(Path::new("/"));
     match nix::sys::statvfs::statvfs(probe) {
         Ok(s) => {
-            let free = s.blocks_available() as u64 * s.fragment_size() as u64;
+            let free = s.blocks_available().saturating_mul(s.fragment_size());
             let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
             if free >= DISK_NEEDED {
                 Prerequisite::met(

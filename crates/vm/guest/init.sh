@@ -20,5 +20,7 @@ dmesg -n 5
 [ -r /etc/mempoolctl-guest.env ] && . /etc/mempoolctl-guest.env
 . /lib/mempoolctl-test.sh
 echo "mempoolctl-guest: kernel $(uname -r), scenario starting"
+read -r up _ </proc/uptime
+figure seconds_boot_to_init "${up%.*}"
 . /scenario.sh
 finish

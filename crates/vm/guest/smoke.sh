@@ -1,4 +1,5 @@
 # smoke: every feature of the module once, through sysfs and mempoolctl, then kmemleak.
+timed smoke
 kmemleak_reset
 
 # --- default load: what the C original logs, and every sysfs value

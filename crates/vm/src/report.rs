@@ -10,7 +10,8 @@ pub fn tap(outcome: &RunOutcome) -> String {
     let _ = writeln!(s, "1..{n}");
     for t in &outcome.tests {
         let _ = match (&t.ok, &t.detail) {
-            (true, _) => writeln!(s, "ok {} - {}", t.number, t.name),
+            (true, Some(d)) => writeln!(s, "ok {} - {} # {d}", t.number, t.name),
+            (true, None) => writeln!(s, "ok {} - {}", t.number, t.name),
             (false, d) => writeln!(
                 s,
                 "not ok {} - {} # {}",
@@ -49,10 +50,15 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         s,
-        "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">",
+        "<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         xml_escape(suite),
         outcome.tests.len() + 1,
         failed_tests + usize::from(!console_ok),
+        outcome
+            .tests
+            .iter()
+            .filter(|t| t.skip_reason().is_some())
+            .count(),
         outcome.elapsed.as_secs_f64()
     );
     for t in &outcome.tests {
@@ -62,7 +68,13 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
             xml_escape(suite),
             xml_escape(&t.name)
         );
-        if t.ok {
+        if let Some(reason) = t.skip_reason() {
+            let _ = writeln!(
+                s,
+                "><skipped message=\"{}\"/></testcase>",
+                xml_escape(reason)
+            );
+        } else if t.ok {
             s.push_str("/>\n");
         } else {
             let _ = writeln!(
@@ -124,12 +136,16 @@ mod tests {
     #[test]
     fn junit_counts_failures_and_escapes() {
         let o = outcome(
-            "ok 1 - load\nnot ok 2 - stats <x> # expected '6', got \"5\" & more\nVERDICT fail tests=2 failed=1\n",
+            "ok 1 - load\nnot ok 2 - stats <x> # expected '6', got \"5\" & more\nok 3 - leaks # SKIP no kmemleak\nVERDICT fail tests=3 failed=1\n",
             "",
             VmEnd::Exited(Some(0)),
         );
         let xml = junit("mempoolctl-vm-smoke", &o);
-        assert!(xml.contains("<testsuite name=\"mempoolctl-vm-smoke\" tests=\"3\" failures=\"1\" time=\"6.500\">"), "{xml}");
+        assert!(xml.contains("<testsuite name=\"mempoolctl-vm-smoke\" tests=\"4\" failures=\"1\" skipped=\"1\" time=\"6.500\">"), "{xml}");
+        assert!(
+            xml.contains("name=\"leaks\"><skipped message=\"no kmemleak\"/>"),
+            "{xml}"
+        );
         assert!(xml.contains("name=\"stats &lt;x&gt;\"><failure message=\"expected '6', got &quot;5&quot; &amp; more\"/>"), "{xml}");
         assert!(xml.contains("name=\"kernel console clean\"/>"), "{xml}");
         assert!(xml.trim_end().ends_with("</testsuite>"));

@@ -15,7 +15,7 @@ pub enum Scenario {
     /// Bad input everywhere: refused clearly, nothing changed, no splat; the
     /// mempool guarantee under failslab; non-root users; random bytes.
     Faults,
-    /// 1000 load/unload cycles, 8 concurrent processes, unload while holding.
+    /// 200 load/unload cycles, 8 concurrent processes on 2+ CPUs, unload while holding.
     Stress,
     /// smoke, faults and stress in one boot.
     All,
@@ -112,6 +112,15 @@ pub struct TestResult {
     pub ok: bool,
     /// Why it failed (the TAP `# ...` directive).
     pub detail: Option<String>,
+}
+
+impl TestResult {
+    /// Why the check was skipped (TAP's `ok N - name # SKIP reason`): it could
+    /// not run on this kernel. Skips are counted and shown, never dropped.
+    pub fn skip_reason(&self) -> Option<&str> {
+        let d = self.detail.as_deref().filter(|_| self.ok)?;
+        d.strip_prefix("SKIP ").or((d == "SKIP").then_some(""))
+    }
 }
 
 /// The guest's own closing line: `VERDICT pass|fail tests=N failed=M`.
@@ -231,6 +240,21 @@ mod tests {
                 failed: 1
             })
         );
+    }
+
+    #[test]
+    fn skips_are_passes_with_a_reason() {
+        let (tests, _) = parse_results(
+            "ok 1 - kmemleak: no leaks # SKIP kmemleak is not in this kernel\nok 2 - plain\nnot ok 3 - x # SKIP y\n",
+        );
+        assert_eq!(
+            tests[0].skip_reason(),
+            Some("kmemleak is not in this kernel")
+        );
+        assert_eq!(tests[0].name, "kmemleak: no leaks");
+        assert_eq!(tests[1].skip_reason(), None);
+        // A failed check is a failure whatever its text says.
+        assert_eq!(tests[2].skip_reason(), None);
     }
 
     #[test]

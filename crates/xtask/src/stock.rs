@@ -574,7 +574,11 @@ fn build_in_chroot(
             root.display()
         );
     }
-    for line in stderr.lines().filter(|l| l.starts_with("[build]")) {
+    for line in stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| l.starts_with("[build]"))
+    {
         say(format!("  {line}"));
     }
     let wanted = format!("/{module}.ko");
