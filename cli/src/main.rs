@@ -216,7 +216,7 @@ fn resolve_settings(cli: &Cli) -> Result<Settings> {
             .as_deref(),
         std::env::var_os("HOME").map(PathBuf::from).as_deref(),
     );
-    let mut layers = vec![flag_layer(cli), Layer::from_env(std::env::vars())?];
+    let mut layers = vec![flag_layer(cli), Layer::from_os_env(std::env::vars_os())?];
     for f in files.iter().rev() {
         layers.push(Layer::from_file(f)?);
     }
@@ -537,8 +537,8 @@ fn status(ctx: &Ctx) -> Result<i32> {
 fn stats_cmd(ctx: &Ctx, json: bool, watch: Option<f64>, count: Option<u64>) -> Result<i32> {
     let interval = match watch {
         None => None,
-        Some(s) if s.is_finite() && s >= 0.1 => Some(Duration::from_secs_f64(s)),
-        Some(s) => bail!("--watch takes an interval of at least 0.1 s, not {s}"),
+        Some(s) if (0.1..=86_400.0).contains(&s) => Some(Duration::from_secs_f64(s)),
+        Some(s) => bail!("--watch takes an interval from 0.1 s to 86400 s (a day), not {s}"),
     };
     let mut taken = 0u64;
     loop {

@@ -57,6 +57,8 @@ pub enum SettingsError {
         known_env()
     )]
     UnknownEnv { name: String },
+    #[error("environment variable {name} is not valid UTF-8; set it to a plain value or unset it")]
+    NotUnicode { name: String },
     #[error("`{name}` from {origin}: {problem}")]
     BadValue {
         name: &'static str,
@@ -131,6 +133,26 @@ impl Layer {
             source: Source::Env("MEMPOOLCTL_*"),
             values,
         })
+    }
+
+    /// The environment layer from the process's own variables
+    /// (`std::env::vars_os()`): variables of other programs may hold any
+    /// bytes and are ignored; a `MEMPOOLCTL_*` one must be UTF-8.
+    pub fn from_os_env<I>(vars: I) -> Result<Self, SettingsError>
+    where
+        I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    {
+        let mut ours = Vec::new();
+        for (name, value) in vars {
+            let Some(name) = name.to_str().filter(|n| n.starts_with("MEMPOOLCTL_")) else {
+                continue;
+            };
+            let value = value.into_string().map_err(|_| SettingsError::NotUnicode {
+                name: name.to_owned(),
+            })?;
+            ours.push((name.to_owned(), value));
+        }
+        Self::from_env(ours)
     }
 
     /// A config file's layer. Sections and keys are checked against [`KEYS`];

@@ -228,3 +228,24 @@ fn render_shows_values_and_sources() {
         "{text}"
     );
 }
+
+#[test]
+fn non_utf8_environment_is_ignored_or_named() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let bad = || OsString::from_vec(vec![0xff, 0xfe]);
+    // Another program's variable with any bytes, even in its name: ignored.
+    let layer = Layer::from_os_env([
+        (OsString::from("LANG_X"), bad()),
+        (bad(), OsString::from("1")),
+        (OsString::from("MEMPOOLCTL_MIN_NR"), OsString::from("7")),
+    ])
+    .unwrap();
+    assert_eq!(resolve(&[layer]).unwrap().integer("module.min_nr"), 7);
+    // Ours must be UTF-8: named, no panic.
+    let err = Layer::from_os_env([(OsString::from("MEMPOOLCTL_MIN_NR"), bad())]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "environment variable MEMPOOLCTL_MIN_NR is not valid UTF-8; set it to a plain value or unset it"
+    );
+}

@@ -1,0 +1,50 @@
+//! Inputs a user can give that once panicked: each must end in a clear error.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::process::Command;
+
+fn mempoolctl() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mempoolctl"));
+    c.env_remove("MEMPOOLCTL_CONFIG").env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn non_utf8_environment() {
+    // Another program's variable: ignored, the command works.
+    let out = mempoolctl()
+        .env("SOME_OTHER_TOOL", OsString::from_vec(vec![0xff]))
+        .arg("config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Ours: a clear error naming it, exit 1 (not a panic's 101).
+    let out = mempoolctl()
+        .env("MEMPOOLCTL_MIN_NR", OsString::from_vec(vec![0xff]))
+        .arg("config")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("environment variable MEMPOOLCTL_MIN_NR is not valid UTF-8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn huge_watch_interval() {
+    let out = mempoolctl()
+        .args(["stats", "--watch", "1e20"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "--watch takes an interval from 0.1 s to 86400 s (a day), not 100000000000000000000"
+        ),
+        "{err}"
+    );
+}
