@@ -675,6 +675,20 @@ fn test() -> Result<()> {
             ));
         }
     }
+    {
+        let stock_error = stock_error.clone();
+        jobs.push((
+            "DKMS installs the Rust module for Debian's kernel (module/dkms.conf, built through mempoolctl), with that kernel's vermagic".to_owned(),
+            Box::new(move || {
+                let Some(stock) = stock else {
+                    anyhow::bail!("the stock path could not be prepared: {}", stock_error.unwrap_or_default());
+                };
+                let ko = stock::dkms_install(&stock.root, &repo_root(), &stock.release)?;
+                let info = modinfo::read(&ko)?;
+                Ok(info.built_for_release() == Some(stock.release.as_str()))
+            }),
+        ));
+    }
     for (name, result) in run_side_by_side(jobs, 2) {
         match result {
             Ok(ok) => record(&name, ok),

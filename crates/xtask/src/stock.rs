@@ -34,6 +34,8 @@ pub struct StockParts {
     pub rust_ko: PathBuf,
     /// Debian's `uname -r`, e.g. `7.3.4+deb13-amd64`.
     pub release: String,
+    /// The chroot.
+    pub root: PathBuf,
 }
 
 /// The suite the chroot runs (its libc and gcc-14 match the headers).
@@ -55,7 +57,8 @@ const BUILD_TOOLS: [&str; 2] = ["make", "binutils"];
 /// "Rust on your distribution's kernel"), from trixie itself: its rustc is the
 /// one that built Debian's kernel. The kernel source (`linux-source-<series>`
 /// at the headers' own version) is added by version.
-const RUST_PATH: [&str; 12] = [
+const RUST_PATH: [&str; 13] = [
+    "dkms",
     "rustc",
     "python3",
     "rust-src",
@@ -73,7 +76,7 @@ const RUST_PATH: [&str; 12] = [
 ];
 /// Written into the complete stamp: a chroot made with another package list
 /// gets the new packages installed on the next run.
-const RECIPE: &str = "5: linux-headers linux-binary make binutils + rust path (linux-source rustc python3 rust-src bindgen libclang-dev gcc flex bison bc libelf-dev libssl-dev xz-utils)\n";
+const RECIPE: &str = "6: linux-headers linux-binary make binutils + rust path (dkms linux-source rustc python3 rust-src bindgen libclang-dev gcc flex bison bc libelf-dev libssl-dev xz-utils)\n";
 const DEBOOTSTRAP_STAMP: &str = ".mempoolctl-debootstrap";
 const COMPLETE_STAMP: &str = ".mempoolctl-complete";
 /// Inside the chroot: (repository dir, chroot dir, module name) per flavor.
@@ -138,6 +141,7 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
         c_ko,
         rust_ko,
         release,
+        root,
     })
 }
 
@@ -598,6 +602,55 @@ fn build_in_chroot(
     }
     say(format!("built {ko} in {:.1} s", t.elapsed().as_secs_f64()));
     Ok(host)
+}
+
+/// `dkms install` of the Rust module (`module/dkms.conf`, which builds through
+/// mempoolctl) for Debian's kernel in the chroot; the installed `.ko`'s host path.
+pub fn dkms_install(root: &Path, repo: &Path, release: &str) -> Result<PathBuf> {
+    const NAME: &str = "rust_mempool/0.1.0";
+    let src = root.join("usr/src/rust_mempool-0.1.0");
+    if src.exists() {
+        fs::remove_dir_all(&src).with_context(|| format!("removing {}", src.display()))?;
+    }
+    fs::create_dir_all(&src).with_context(|| format!("creating {}", src.display()))?;
+    for entry in fs::read_dir(repo.join("module")).context("listing module/")? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if path.is_file() && (is_module_source(&name) || name == "dkms.conf") {
+            fs::copy(&path, src.join(&name))
+                .with_context(|| format!("copying {} for dkms", path.display()))?;
+        }
+    }
+    // Idempotent: forget an earlier run's registration first.
+    let _ = in_chroot(root, &["dkms", "remove", NAME, "--all"]).output();
+    let out = in_chroot(root, &["dkms", "install", NAME, "-k", release])
+        .output()
+        .context("running dkms install in the chroot")?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!(
+            "dkms install {NAME} -k {release} failed ({}):\n{text}",
+            out.status
+        );
+    }
+    let ko = root.join(format!(
+        "lib/modules/{release}/updates/dkms/rust_mempool.ko"
+    ));
+    if !ko.is_file() {
+        bail!(
+            "dkms install {NAME} succeeded but {} is missing:\n{text}",
+            ko.display()
+        );
+    }
+    say(format!(
+        "dkms install {NAME} -k {release}: {}",
+        ko.display()
+    ));
+    Ok(ko)
 }
 
 /// Step 4d: `mempoolctl doctor` in the chroot, printed for the record. It
