@@ -24,8 +24,8 @@ pub struct VmArgs {
     #[arg(long)]
     accel: Option<Accel>,
     /// Hard limit in seconds for the whole run [default: the scenario's own
-    /// limit times --timeout-factor: demo, boot 120; smoke, faults 300;
-    /// stress, bench 600; all 900].
+    /// limit times --timeout-factor: demo, boot 120; smoke 300; faults,
+    /// stress, bench 600; all 1200].
     #[arg(long)]
     timeout: Option<u64>,
     /// Multiplies the scenario's own limit (for slower runners) [default: 1].

@@ -17,7 +17,7 @@ pub enum Scenario {
     Faults,
     /// 200 load/unload cycles, 8 concurrent processes on 2+ CPUs, unload while holding.
     Stress,
-    /// smoke, faults and stress in one boot.
+    /// smoke, faults and stress in one boot, with one kmemleak scan at the end.
     All,
     /// Figures for `cargo xtask bench` (both twins, lean kernel).
     Bench,
@@ -59,10 +59,8 @@ impl Scenario {
         Duration::from_secs(match self {
             Self::Demo | Self::Boot | Self::SelfTestFail => 120,
             Self::Smoke => 300,
-            Self::Faults => 300,
-            Self::Stress => 600,
-            Self::All => 900,
-            Self::Bench => 600,
+            Self::Faults | Self::Stress | Self::Bench => 600,
+            Self::All => 1200,
         })
     }
 
@@ -72,9 +70,12 @@ impl Scenario {
             Self::Smoke => include_str!("../guest/smoke.sh").to_owned(),
             Self::Faults => include_str!("../guest/faults.sh").to_owned(),
             Self::Stress => include_str!("../guest/stress.sh").to_owned(),
-            Self::All => [Self::Smoke, Self::Faults, Self::Stress]
-                .map(Self::script)
-                .join("\n"),
+            Self::All => format!(
+                "DEFER_LEAK_SCAN=1\n{}\nDEFER_LEAK_SCAN=\ncheck_no_leaks \"kmemleak: no leaks after smoke, faults and stress\"\n",
+                [Self::Smoke, Self::Faults, Self::Stress]
+                    .map(Self::script)
+                    .join("\n")
+            ),
             Self::Bench => include_str!("../guest/bench.sh").to_owned(),
             Self::Boot => include_str!("../guest/boot.sh").to_owned(),
             Self::SelfTestFail => include_str!("../guest/selftest-fail.sh").to_owned(),
