@@ -46,7 +46,7 @@ pub const RUST_METADATA: [&str; 13] = [
 pub const MIN_BINDGEN: &str = "0.71.1";
 
 /// Free space the regeneration needs in the cache: the unpacked source and its
-/// `prepare` objects (measured: 1.9 GB), with room.
+/// `prepare` objects, with room; about 180 MB stay cached.
 pub const DISK_NEEDED: u64 = 3 << 30;
 
 /// The files of [`RUST_METADATA`] that `kdir` lacks.
@@ -931,7 +931,7 @@ fn disk_prerequisite(dir: &Path) -> Prerequisite {
                 Prerequisite::unmet(
                     id,
                     format!(
-                        "{:.1} GiB free under {}; the regeneration needs {:.0} GiB while it runs (about 30 MB stay cached)",
+                        "{:.1} GiB free under {}; the regeneration needs {:.0} GiB while it runs (about 180 MB stay cached)",
                         gib(free),
                         probe.display(),
                         gib(DISK_NEEDED)

@@ -689,6 +689,22 @@ fn test() -> Result<()> {
             }),
         ));
     }
+    {
+        let stock_error = stock_error.clone();
+        jobs.push((
+            "the packages' own trees (linux-headers, linux-kbuild, linux-source) are untouched by the builds, the metadata regeneration among them (dpkg --verify)".to_owned(),
+            Box::new(move || {
+                let Some(stock) = stock else {
+                    anyhow::bail!("the stock path could not be prepared: {}", stock_error.unwrap_or_default());
+                };
+                let changed = stock::dpkg_verify(&stock.root, &stock.release)?;
+                if !changed.trim().is_empty() {
+                    println!("[xtask] dpkg --verify reports changed files:\n{changed}");
+                }
+                Ok(changed.trim().is_empty())
+            }),
+        ));
+    }
     for (name, result) in run_side_by_side(jobs, 2) {
         match result {
             Ok(ok) => record(&name, ok),

@@ -653,6 +653,30 @@ pub fn dkms_install(root: &Path, repo: &Path, release: &str) -> Result<PathBuf> 
     Ok(ko)
 }
 
+/// `dpkg --verify` of the packages whose trees the builds read: empty when
+/// every file is as the package installed it.
+pub fn dpkg_verify(root: &Path, release: &str) -> Result<String> {
+    let headers = format!("linux-headers-{release}");
+    let owned = chroot_output(
+        root,
+        &[
+            "dpkg-query",
+            "-W",
+            "-f=${Package}\n",
+            "linux-headers-*",
+            "linux-kbuild-*",
+            "linux-source-*",
+        ],
+    )
+    .context("listing the kernel packages")?;
+    let mut args = vec!["dpkg", "--verify"];
+    args.extend(owned.lines().filter(|l| !l.is_empty()));
+    if !args.contains(&headers.as_str()) {
+        bail!("{headers} is not installed in the chroot");
+    }
+    chroot_output(root, &args)
+}
+
 /// Step 4d: `mempoolctl doctor` in the chroot, printed for the record. It
 /// exits 4 here by design (the host kernel has no module support), so its
 /// exit code is reported, never an error.
