@@ -735,7 +735,7 @@ fn rust_src(tools: &Tools) -> Check {
 
 fn release_match(kdir: &Path, release: &str) -> Check {
     let id = "kernel-release-match";
-    let Some(built) = uts_release(kdir) else {
+    let Some(built) = kbuild::kdir_release(kdir) else {
         return Check::skip(id, S, "no include/generated/utsrelease.h");
     };
     if built == release {
@@ -758,15 +758,6 @@ fn release_match(kdir: &Path, release: &str) -> Check {
              `apt install linux-headers-{release}`); to test for {built}: `mempoolctl vm`"
         ),
     )
-}
-
-/// `UTS_RELEASE` of a build dir.
-pub(crate) fn uts_release(kdir: &Path) -> Option<String> {
-    let text = fs::read_to_string(kdir.join("include/generated/utsrelease.h")).ok()?;
-    text.lines().find_map(|l| {
-        let v = l.trim().strip_prefix("#define UTS_RELEASE")?.trim();
-        Some(v.trim_matches('"').to_owned())
-    })
 }
 
 /// The config file read (for messages).

@@ -1,6 +1,5 @@
 //! Load checks: will the running kernel accept `finit_module` from us?
 
-use crate::build::uts_release;
 use crate::{Check, Flavor, Section};
 use std::fs;
 use std::path::Path;
@@ -167,7 +166,7 @@ fn signing_remedy(release: &str, kdir: &Path, flavor: Flavor) -> (bool, String) 
     let key = kdir.join("certs/signing_key.pem");
     let cert = kdir.join("certs/signing_key.x509");
     let sign_file = kdir.join("scripts/sign-file");
-    if key.is_file() && cert.is_file() && uts_release(kdir).as_deref() == Some(release) {
+    if key.is_file() && cert.is_file() && kbuild::kdir_release(kdir).as_deref() == Some(release) {
         return (
             true,
             format!(

@@ -2,6 +2,7 @@
 //! look at the resulting [`Tools`], so tests build one by hand.
 
 use crate::kconfig::version_in_line;
+use kbuild::search_path;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
@@ -100,17 +101,6 @@ impl Tools {
     pub fn gcc_assembler(&self, name: &str) -> &str {
         self.gcc_as.get(name).map_or("as", String::as_str)
     }
-}
-
-fn search_path() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".cargo/bin"));
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    dirs
 }
 
 fn which(path: &[PathBuf], name: &str) -> Option<PathBuf> {
