@@ -299,12 +299,17 @@ fn run(cli: Cli, ui: Ui) -> Result<i32> {
         Cmd::Build { .. } => build(&ctx, ui),
         Cmd::Load { .. } => load(&ctx, ui),
         Cmd::Unload { wait } => {
-            let log =
+            let done =
                 lifecycle::unload(&ctx.target(), wait).inspect_err(|f| ui.log_lines(&f.log))?;
-            ui.log_lines(&log);
+            ui.log_lines(&done.log);
             ui.info(format!(
-                "unloaded {}: /sys/module entry and slab cache gone, no kernel reports",
-                ctx.module()
+                "unloaded {}: /sys/module entry and slab cache gone, {}",
+                ctx.module(),
+                if done.kernel_log_read {
+                    "no kernel reports"
+                } else {
+                    "kernel reports not checked: the kernel log is not readable (dmesg_restrict; run as root or with CAP_SYSLOG)"
+                }
             ));
             Ok(0)
         }

@@ -158,9 +158,10 @@ pub fn expected_vermagic(message: &str) -> Option<&str> {
 
 /// Unloads the module and verifies it left nothing behind; returns its exit
 /// log lines.
-pub fn unload(t: &Target, wait: bool) -> Result<Vec<LogLine>, Failure> {
+pub fn unload(t: &Target, wait: bool) -> Result<Unloaded, Failure> {
     let sys = SysRoot::new(t.root);
     let mark = log_mark(t.root);
+    let kernel_log_read = mark.is_some();
     let result = modctl::unload(t.kernel, &sys, t.module, wait);
     let all = log_since(mark);
     let log = module_log(&all, t.module);
@@ -192,7 +193,21 @@ pub fn unload(t: &Target, wait: bool) -> Result<Vec<LogLine>, Failure> {
             log,
         ));
     }
-    Ok(log)
+    Ok(Unloaded {
+        log,
+        kernel_log_read,
+    })
+}
+
+/// A verified unload.
+#[derive(Debug)]
+pub struct Unloaded {
+    /// The module's own lines from the unload.
+    pub log: Vec<LogLine>,
+    /// Whether the kernel log could be read to look for reports (it cannot
+    /// under `dmesg_restrict` without CAP_SYSLOG): only then "no kernel
+    /// reports" is known.
+    pub kernel_log_read: bool,
 }
 
 /// Writes one control file; returns the module's log lines it caused.

@@ -167,9 +167,20 @@ fn load_returns_this_loads_lines_and_unload_verifies() {
         lines,
         ["rust_mempool: mempool created: min_nr = 6, curr_nr = 6"]
     );
-    let log = unload(&target(&t, &k), false).unwrap();
-    assert_eq!(log.len(), 1);
-    assert_eq!(log[0].message, "rust_mempool: kmem_cache_destroy done");
+    let done = unload(&target(&t, &k), false).unwrap();
+    assert!(done.kernel_log_read);
+    assert_eq!(done.log.len(), 1);
+    assert_eq!(done.log[0].message, "rust_mempool: kmem_cache_destroy done");
+}
+
+#[test]
+fn unload_says_when_the_kernel_log_could_not_be_read() {
+    let (t, k, ko) = setup(Behaviour::Works);
+    load(&target(&t, &k), &ko, &params(6)).unwrap();
+    fs::remove_file(t.path().join("dev/kmsg")).unwrap();
+    let done = unload(&target(&t, &k), false).unwrap();
+    assert!(!done.kernel_log_read);
+    assert!(done.log.is_empty());
 }
 
 #[test]
