@@ -124,7 +124,11 @@ enum Cmd {
         follow: bool,
     },
     /// Allocate N elements from the pool and keep them (never sleeps).
-    Hold { count: u32 },
+    Hold {
+        /// 1 to the module's HOLD_MAX (module/limits.rs), checked before writing.
+        #[arg(value_parser = clap::value_parser!(u32).range(1..=i64::from(modctl::params::limits::HOLD_MAX)))]
+        count: u32,
+    },
     /// Return N held elements, or all of them.
     Release {
         #[arg(default_value = "all")]
@@ -134,7 +138,8 @@ enum Cmd {
     Resize { min_nr: u64 },
     /// Time N alloc+free pairs via mempool, raw cache and kmalloc in the kernel.
     Bench {
-        #[arg(default_value_t = 100_000)]
+        /// 1 to the module's BENCH_MAX (module/limits.rs), checked before writing.
+        #[arg(default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=i64::from(modctl::params::limits::BENCH_MAX)))]
         pairs: u32,
         /// Only the mempool path (bench_mempool): under failslab, the reserve path.
         #[arg(long)]

@@ -48,3 +48,25 @@ fn huge_watch_interval() {
         "{err}"
     );
 }
+
+#[test]
+fn counts_beyond_the_module_limits_are_refused_before_any_write() {
+    for (args, want) in [
+        (
+            &["hold", "0"][..],
+            "invalid value '0' for '<COUNT>': 0 is not in 1..=65536",
+        ),
+        (&["hold", "65537"][..], "65537 is not in 1..=65536"),
+        (&["bench", "2000000"][..], "2000000 is not in 1..=1000000"),
+    ] {
+        // A root with no module: a write would fail differently (not loaded).
+        let out = mempoolctl()
+            .args(["--root", "/nonexistent"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
