@@ -163,14 +163,23 @@ struct Parts {
 /// (`module/` and `module/c/` under it).
 fn prepare_with(kernel: impl FnOnce() -> Result<KernelBuild>, module_root: &Path) -> Result<Parts> {
     phase("provision", provision)?;
-    let kernel = phase("kernel", kernel)?;
+    // The static binary needs no kernel: it builds while the kernel does
+    // (a cold kernel build leaves make's jobs waiting on the linker at times).
+    let (kernel, ctl) = std::thread::scope(|s| {
+        let ctl = s.spawn(|| phase("static mempoolctl", static_mempoolctl));
+        let kernel = phase("kernel", kernel);
+        let ctl = ctl
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the static mempoolctl build panicked")));
+        (kernel, ctl)
+    });
+    let (kernel, ctl) = (kernel?, ctl?);
     let rust_ko = phase("module build (rust)", || {
         build_module(&kernel, &module_root.join("module"), &[])
     })?;
     let c_ko = phase("module build (c)", || {
         build_module(&kernel, &module_root.join("module/c"), &[])
     })?;
-    let ctl = phase("static mempoolctl", static_mempoolctl)?;
     Ok(Parts {
         kernel,
         rust_ko,
