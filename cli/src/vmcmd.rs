@@ -75,49 +75,15 @@ impl VmArgs {
     }
 }
 
-/// The newest complete test kernel in the cache.
-fn cached_kernel() -> Result<PathBuf> {
-    let dir = kbuild::cache_root().join("kernels");
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| {
-                    // The VM suite's kernel; caches from before roles hold only that one.
-                    std::fs::read_to_string(e.path().join(kbuild::NAME_FILE))
-                        .map_or(true, |n| n.trim() == "test")
-                })
-                .filter_map(|e| {
-                    let stamp = e.path().join("mempoolctl-complete");
-                    let t = stamp.metadata().ok()?.modified().ok()?;
-                    Some((t, e.path().join("out/arch/x86/boot/bzImage")))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found.pop().map(|(_, p)| p).with_context(|| {
-        format!(
-            "no test kernel in {}; build one with `cargo xtask kernel` or pass --kernel",
-            dir.display()
-        )
-    })
-}
-
-/// `uname -r` of a bzImage, from its setup header's kernel_version pointer.
-pub fn bzimage_release(data: &[u8]) -> Option<String> {
-    if data.get(0x202..0x206) != Some(b"HdrS") {
-        return None;
-    }
-    let ptr = u16::from_le_bytes([*data.get(0x20e)?, *data.get(0x20f)?]) as usize + 0x200;
-    let s = data.get(ptr..ptr + 256)?;
-    let end = s.iter().position(|&b| b == b' ' || b == 0)?;
-    String::from_utf8(s[..end].to_vec()).ok()
-}
-
 pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32> {
     let kernel = match settings.path("vm.kernel") {
         Some(k) => k,
-        None => cached_kernel()?,
+        None => kbuild::newest_cached_kernel("test").map_err(|dir| {
+            anyhow::anyhow!(
+                "no test kernel in {}; build one with `cargo xtask kernel` or pass --kernel",
+                dir.display()
+            )
+        })?,
     };
     let scenario: Scenario = settings
         .string("vm.scenario")
@@ -148,7 +114,7 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
     }
     let image =
         std::fs::read(&kernel).with_context(|| format!("reading kernel {}", kernel.display()))?;
-    let release = bzimage_release(&image).with_context(|| {
+    let release = vm::bzimage_release(&image).with_context(|| {
         format!(
             "{} is not an x86 bzImage (no setup header)",
             kernel.display()

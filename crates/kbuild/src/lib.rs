@@ -176,6 +176,30 @@ impl KernelBuild {
     }
 }
 
+/// The bzImage of the newest complete cached kernel built as `role` (`test`,
+/// `lean`); caches from before roles count as `test`. `Err` names the
+/// directory searched.
+pub fn newest_cached_kernel(role: &str) -> Result<PathBuf, PathBuf> {
+    let dir = cache_root().join("kernels");
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| {
+                    fs::read_to_string(e.path().join(NAME_FILE))
+                        .map_or(role == "test", |n| n.trim() == role)
+                })
+                .filter_map(|e| {
+                    let stamp = e.path().join(COMPLETE_STAMP);
+                    let t = stamp.metadata().ok()?.modified().ok()?;
+                    Some((t, e.path().join("out/arch/x86/boot/bzImage")))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.pop().map(|(_, p)| p).ok_or(dir)
+}
+
 /// What goes into a test kernel; its hash is the cache key.
 pub struct KernelSpec {
     /// `test` (KASAN, kmemleak, lockdep: the VM suite's) or `lean` (benchmarks);
@@ -189,7 +213,7 @@ pub struct KernelSpec {
 
 const COMPLETE_STAMP: &str = "mempoolctl-complete";
 /// Role of a cached kernel (`test`, `lean`); absent in caches from before roles.
-pub const NAME_FILE: &str = "name";
+const NAME_FILE: &str = "name";
 
 impl KernelSpec {
     /// Finds `/usr/src/linux-source-<series>.tar.*`.

@@ -13,3 +13,35 @@ pub use console::{find_splats, Splat};
 pub use initramfs::{GuestImage, Initramfs};
 pub use qemu::{run, RunOutcome, VmConfig, VmError};
 pub use scenario::{parse_results, Scenario, TestResult};
+
+/// `uname -r` of an x86 bzImage, from its setup header's `kernel_version`
+/// pointer; `None` when `data` is no bzImage.
+pub fn bzimage_release(data: &[u8]) -> Option<String> {
+    if data.get(0x202..0x206) != Some(b"HdrS") {
+        return None;
+    }
+    let ptr = u16::from_le_bytes([*data.get(0x20e)?, *data.get(0x20f)?]) as usize + 0x200;
+    let s = data.get(ptr..ptr.checked_add(256)?)?;
+    let end = s.iter().position(|&b| b == b' ' || b == 0)?;
+    String::from_utf8(s[..end].to_vec()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bzimage_release_from_a_hand_made_setup_header() {
+        let mut img = vec![0u8; 0x1000];
+        img[0x202..0x206].copy_from_slice(b"HdrS");
+        // kernel_version points 0x200 before the string (boot protocol).
+        img[0x20e..0x210].copy_from_slice(&0x0600u16.to_le_bytes());
+        let text = b"7.3.4+deb13-amd64 (debian-kernel@lists.debian.org) #1 SMP\0";
+        img[0x800..0x800 + text.len()].copy_from_slice(text);
+        assert_eq!(
+            super::bzimage_release(&img).as_deref(),
+            Some("7.3.4+deb13-amd64")
+        );
+        img[0x202] = b'X';
+        assert_eq!(super::bzimage_release(&img), None);
+        assert_eq!(super::bzimage_release(&[0u8; 16]), None);
+    }
+}
