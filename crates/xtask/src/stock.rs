@@ -15,7 +15,6 @@
 //! archive without `linux-binary-*` gets `linux-image-*` instead.
 
 use anyhow::{bail, Context, Result};
-use std::cmp::Ordering;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -784,37 +783,20 @@ fn is_generic_amd64(release: &str, series: &str) -> bool {
     }
 }
 
-/// The newest release by version order (digit runs compare as numbers).
+/// The newest release by Debian's own version order (`dpkg --compare-versions`).
 pub fn newest_release(releases: &[String]) -> Option<String> {
-    releases.iter().max_by(|a, b| version_cmp(a, b)).cloned()
+    releases
+        .iter()
+        .cloned()
+        .reduce(|best, r| if dpkg_newer(&r, &best) { r } else { best })
 }
 
-fn version_cmp(a: &str, b: &str) -> Ordering {
-    fn chunks(s: &str) -> Vec<(bool, &str)> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        let bytes = s.as_bytes();
-        for i in 1..=bytes.len() {
-            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
-                start = i;
-            }
-        }
-        out
-    }
-    for (x, y) in chunks(a).into_iter().zip(chunks(b)) {
-        let o = match (x, y) {
-            ((true, x), (true, y)) => {
-                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-                x.len().cmp(&y.len()).then(x.cmp(y))
-            }
-            ((_, x), (_, y)) => x.cmp(y),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    a.len().cmp(&b.len())
+/// Whether version `a` sorts after `b` for dpkg.
+fn dpkg_newer(a: &str, b: &str) -> bool {
+    Command::new("dpkg")
+        .args(["--compare-versions", a, "gt", b])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Mount points strictly inside `dir` in a `/proc/self/mounts` text, deepest first.
