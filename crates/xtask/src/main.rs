@@ -551,6 +551,19 @@ fn cargo_counts(output: &str) -> (u32, u32) {
     (passed, failed)
 }
 
+/// The stock parts, or why they could not be prepared.
+fn stock_ready<'a>(
+    stock: Option<&'a stock::StockParts>,
+    error: &Option<String>,
+) -> Result<&'a stock::StockParts> {
+    stock.with_context(|| {
+        format!(
+            "the stock path could not be prepared: {}",
+            error.as_deref().unwrap_or("")
+        )
+    })
+}
+
 /// A named VM test: passes when it returns `Ok(true)`.
 type VmJob<'a> = (String, Box<dyn FnOnce() -> Result<bool> + Send + 'a>);
 
@@ -616,7 +629,7 @@ fn test() -> Result<()> {
     // The stock-distribution path: Debian's own headers and kernel, prepared
     // before the guests start (a failure there fails only its own checks).
     let stock = stock_parts(&parts.ctl);
-    let stock_error = stock.as_ref().err().map(|e| format!("{e:#}"));
+    let stock_error = &stock.as_ref().err().map(|e| format!("{e:#}"));
     let stock = stock.ok();
     let stock = stock.as_ref();
     let mut jobs: Vec<VmJob> = Vec::new();
@@ -670,28 +683,22 @@ fn test() -> Result<()> {
         ("demo", "the demo"),
     ] {
         for flavor in ["rust", "c"] {
-            let stock_error = stock_error.clone();
             // The long runs first (the test kernel's two `all` runs lead).
             let at = if scenario == "all" { 2 + usize::from(flavor == "c") } else { jobs.len() };
             jobs.insert(at, (
                 format!("Debian's stock kernel passes {what} with the {flavor} module mempoolctl built against its own headers"),
                 Box::new(move || {
-                    let Some(stock) = stock else {
-                        anyhow::bail!("the stock path could not be prepared: {}", stock_error.unwrap_or_default());
-                    };
+                    let stock = stock_ready(stock, stock_error)?;
                     Ok(stock_vm(&parts.ctl, stock, flavor, scenario, &quiet())? == 0)
                 }),
             ));
         }
     }
     {
-        let stock_error = stock_error.clone();
         jobs.push((
             "DKMS installs the Rust module for Debian's kernel (module/dkms.conf, built through mempoolctl), with that kernel's vermagic".to_owned(),
             Box::new(move || {
-                let Some(stock) = stock else {
-                    anyhow::bail!("the stock path could not be prepared: {}", stock_error.unwrap_or_default());
-                };
+                let stock = stock_ready(stock, stock_error)?;
                 let ko = stock::dkms_install(&stock.root, &repo_root(), &stock.release)?;
                 let info = modinfo::read(&ko)?;
                 Ok(info.built_for_release() == Some(stock.release.as_str()))
@@ -699,13 +706,10 @@ fn test() -> Result<()> {
         ));
     }
     {
-        let stock_error = stock_error.clone();
         jobs.push((
             "the packages' own trees (linux-headers, linux-kbuild, linux-source) are untouched by the builds, the metadata regeneration among them (dpkg --verify)".to_owned(),
             Box::new(move || {
-                let Some(stock) = stock else {
-                    anyhow::bail!("the stock path could not be prepared: {}", stock_error.unwrap_or_default());
-                };
+                let stock = stock_ready(stock, stock_error)?;
                 let changed = stock::dpkg_verify(&stock.root, &stock.release)?;
                 if !changed.trim().is_empty() {
                     println!("[xtask] dpkg --verify reports changed files:\n{changed}");

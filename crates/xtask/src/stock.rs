@@ -1,12 +1,16 @@
 //! The stock-distribution path: Debian's own 7.3 kernel and headers, in a
 //! debootstrapped trixie chroot (its headers need trixie's libc and gcc-14;
-//! the bookworm host is left alone). The C twin is built there with the
-//! static `mempoolctl build`, then Debian's kernel boots it in the VM.
+//! the bookworm host is left alone), standing for a Debian 13 machine. Both
+//! twins are built there with the static `mempoolctl build` — the Rust one on
+//! the Rust metadata mempoolctl regenerates from Debian's kernel source — then
+//! Debian's kernel boots them in the VM.
 //!
 //! The chroot lives in `<cache>/stock/trixie` and is made once: debootstrap
 //! (stamp `.mempoolctl-debootstrap`), then Debian's headers and kernel image
-//! from trixie-backports (stamp `.mempoolctl-complete`). Every later run only
-//! copies the C twin's sources in and rebuilds it (seconds).
+//! from trixie-backports and the Rust path's packages (stamp
+//! `.mempoolctl-complete`, holding the package recipe). Every later run only
+//! copies the sources in and rebuilds (seconds; the regenerated metadata is
+//! cached in the chroot's `/root/.cache/mempoolctl`).
 //!
 //! The kernel image comes from `linux-binary-<release>`, the package that
 //! holds `/usr/lib/modules/<release>/vmlinuz`: `linux-image-<release>` only
@@ -233,7 +237,29 @@ fn install_packages(root: &Path, base: &Path) -> Result<()> {
         "installing {} from {BACKPORTS} (about 1 min)",
         packages.join(" ")
     ));
-    let mut args = vec![
+    let mut args = vec!["-t", BACKPORTS];
+    args.extend(packages);
+    apt_install(root, &log, "apt-get install", &args)?;
+    // The Rust path: trixie's own rustc and tools, and the kernel source of
+    // exactly the headers' version.
+    let version = chroot_output(root, &["dpkg-query", "-W", "-f=${Version}", &headers])
+        .context("the headers' package version: dpkg-query")?;
+    let source = format!("linux-source-{SERIES}={}", version.trim());
+    let mut args = vec![source.as_str()];
+    args.extend(RUST_PATH);
+    say(format!(
+        "installing the Rust path: {} (about 1 min)",
+        args.join(" ")
+    ));
+    apt_install(root, &log, "apt-get install (rust path)", &args)?;
+    // Keep the cache small: the downloaded .debs are not needed again.
+    let _ = in_chroot(root, &["apt-get", "clean"]).status();
+    stamp(root, COMPLETE_STAMP, RECIPE)
+}
+
+/// `apt-get install -y --no-install-recommends ARGS` in the chroot, logged.
+fn apt_install(root: &Path, log: &Path, step: &str, args: &[&str]) -> Result<()> {
+    let mut all = vec![
         "apt-get",
         "install",
         "-y",
@@ -241,38 +267,9 @@ fn install_packages(root: &Path, base: &Path) -> Result<()> {
         // No pty for dpkg's log: a chroot has no /dev/pts mounted.
         "-o",
         "Dpkg::Use-Pty=0",
-        "-t",
-        BACKPORTS,
     ];
-    args.extend(packages);
-    run_logged("apt-get install", &mut in_chroot(root, &args), &log)?;
-    // The Rust path: trixie's own rustc and tools, and the kernel source of
-    // exactly the headers' version.
-    let version = chroot_output(root, &["dpkg-query", "-W", "-f=${Version}", &headers])
-        .context("the headers' package version: dpkg-query")?;
-    let source = format!("linux-source-{SERIES}={}", version.trim());
-    let mut args = vec![
-        "apt-get",
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "-o",
-        "Dpkg::Use-Pty=0",
-        source.as_str(),
-    ];
-    args.extend(RUST_PATH);
-    say(format!(
-        "installing the Rust path: {} (about 1 min)",
-        args[6..].join(" ")
-    ));
-    run_logged(
-        "apt-get install (rust path)",
-        &mut in_chroot(root, &args),
-        &log,
-    )?;
-    // Keep the cache small: the downloaded .debs are not needed again.
-    let _ = in_chroot(root, &["apt-get", "clean"]).status();
-    stamp(root, COMPLETE_STAMP, RECIPE)
+    all.extend(args);
+    run_logged(step, &mut in_chroot(root, &all), log)
 }
 
 fn stamp(root: &Path, name: &str, content: &str) -> Result<()> {
