@@ -621,13 +621,24 @@ unsafe fn state_of<'a>(ctx: *mut c_void) -> &'a Mutex<Inner> {
 }
 
 /// Called by the C shim's `show` for every read-only attribute.
+///
+/// # Safety
+///
+/// `ctx` must be the context registered by [`SysfsDir::new`] while that
+/// registration lives (sysfs drains readers before it is removed); `attr` must
+/// be a NUL-terminated string valid for the call; `buf` must be the PAGE_SIZE
+/// buffer sysfs hands to `show`.
 #[no_mangle]
-extern "C" fn rust_mempool_show(ctx: *mut c_void, attr: *const c_char, buf: *mut c_char) -> isize {
-    // SAFETY: sysfs calls us only while the registration (and so the state) lives.
+unsafe extern "C" fn rust_mempool_show(
+    ctx: *mut c_void,
+    attr: *const c_char,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: per the contract, the registration (and so the state) lives.
     let state = unsafe { state_of(ctx) };
-    // SAFETY: `attr` is the attribute's static NUL-terminated name.
+    // SAFETY: per the contract, `attr` is NUL-terminated and valid.
     let name = unsafe { CStr::from_char_ptr(attr) }.to_bytes();
-    // SAFETY: sysfs hands `show` a zeroed buffer of PAGE_SIZE bytes.
+    // SAFETY: per the contract, `buf` holds PAGE_SIZE writable bytes.
     let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };
     let mut w = PageWriter { buf: page, len: 0 };
     match state.lock().show(name, &mut w) {
@@ -637,18 +648,24 @@ extern "C" fn rust_mempool_show(ctx: *mut c_void, attr: *const c_char, buf: *mut
 }
 
 /// Called by the C shim's `store` for every write-only attribute.
+///
+/// # Safety
+///
+/// `ctx` must be the context registered by [`SysfsDir::new`] while that
+/// registration lives; `attr` must be a NUL-terminated string valid for the
+/// call; `buf` must point at `len` readable bytes (what sysfs hands `store`).
 #[no_mangle]
-extern "C" fn rust_mempool_store(
+unsafe extern "C" fn rust_mempool_store(
     ctx: *mut c_void,
     attr: *const c_char,
     buf: *const c_char,
     len: usize,
 ) -> isize {
-    // SAFETY: sysfs calls us only while the registration (and so the state) lives.
+    // SAFETY: per the contract, the registration (and so the state) lives.
     let state = unsafe { state_of(ctx) };
-    // SAFETY: `attr` is the attribute's static NUL-terminated name.
+    // SAFETY: per the contract, `attr` is NUL-terminated and valid.
     let name = unsafe { CStr::from_char_ptr(attr) }.to_bytes();
-    // SAFETY: sysfs passes `len` readable bytes at `buf`.
+    // SAFETY: per the contract, `len` bytes at `buf` are readable.
     let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len) };
     match state.lock().store(name, input) {
         Ok(()) => len as isize,
