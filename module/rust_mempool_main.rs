@@ -77,6 +77,7 @@ mod shim {
         pub(crate) fn rmp_pool_min_nr(pool: *mut bindings::mempool) -> c_int;
         pub(crate) fn rmp_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
         pub(crate) fn rmp_cond_resched();
+        pub(crate) fn rmp_refusal_log_allowed() -> bool;
         pub(crate) fn rmp_sysfs_create(name: *const c_char, ctx: *mut c_void) -> *mut c_void;
         pub(crate) fn rmp_sysfs_destroy(handle: *mut c_void);
     }
@@ -498,8 +499,14 @@ fn parse_count(input: &[u8], min: u32, max: u32) -> Option<u32> {
     (min..=max).contains(&value).then_some(value)
 }
 
-/// Logs a refused control-file write, showing at most 32 bytes of it.
+/// Logs a refused control-file write, showing at most 32 bytes of it, and at
+/// most 10 such lines per 5 s (the shim's rate limit): bad input from any
+/// writer cannot flood the kernel log.
 fn refuse(attr: &str, input: &[u8], expected: &str) -> Error {
+    // SAFETY: the shim's function only consults its own static rate-limit state.
+    if !unsafe { shim::rmp_refusal_log_allowed() } {
+        return EINVAL;
+    }
     let shown = &input[..input.len().min(32)];
     match core::str::from_utf8(shown) {
         Ok(s) => pr_err!("{attr}: invalid input {s:?}: expected {expected}\n"),

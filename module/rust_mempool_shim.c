@@ -4,6 +4,7 @@
  */
 #include <linux/kobject.h>
 #include <linux/mempool.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -55,6 +56,14 @@ void *rmp_kmalloc(size_t size, gfp_t flags)
 void rmp_cond_resched(void)
 {
 	cond_resched();
+}
+
+/* Any writer of a control file must not be able to flood the kernel log. */
+static DEFINE_RATELIMIT_STATE(rmp_refusals, 5 * HZ, 10);
+
+bool rmp_refusal_log_allowed(void)
+{
+	return __ratelimit(&rmp_refusals);
 }
 
 struct rmp_sysfs {

@@ -2,7 +2,7 @@
 /*
  * C shim of rust_mempool: only what Rust cannot call directly -- macros
  * (kmem_cache_create, mempool_create, kmalloc, cond_resched), the pool
- * lock, and the sysfs attribute table. All logic lives in Rust.
+ * lock, the log rate limit and the sysfs attribute table. All logic lives in Rust.
  */
 #ifndef RUST_MEMPOOL_SHIM_H
 #define RUST_MEMPOOL_SHIM_H
@@ -18,6 +18,8 @@ int rmp_pool_curr_nr(struct mempool *pool);
 int rmp_pool_min_nr(struct mempool *pool);
 void *rmp_kmalloc(size_t size, gfp_t flags);
 void rmp_cond_resched(void);
+/* Whether a refused control-file write may be logged: at most 10 lines per 5 s. */
+bool rmp_refusal_log_allowed(void);
 
 /* sysfs: /sys/kernel/<name>/; show/store land in Rust with the attribute's name. */
 void *rmp_sysfs_create(const char *name, void *ctx);

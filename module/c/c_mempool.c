@@ -28,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -507,10 +508,19 @@ static bool c_mempool_quote(const char *in, size_t n, char *out)
 	return true;
 }
 
-/* Logs a refused control-file write, showing at most 32 bytes of it. */
+/* Any writer of a control file must not be able to flood the kernel log. */
+static DEFINE_RATELIMIT_STATE(c_mempool_refusals, 5 * HZ, 10);
+
+/*
+ * Logs a refused control-file write, showing at most 32 bytes of it, and at
+ * most 10 such lines per 5 s.
+ */
 static int c_mempool_refuse(const char *attr, const char *buf, size_t len, const char *expected)
 {
 	char shown[C_MEMPOOL_SHOWN_MAX * 6 + 1];
+
+	if (!__ratelimit(&c_mempool_refusals))
+		return -EINVAL;
 
 	if (c_mempool_quote(buf, min_t(size_t, len, C_MEMPOOL_SHOWN_MAX), shown))
 		pr_err("%s: invalid input \"%s\": expected %s\n", attr, shown, expected);

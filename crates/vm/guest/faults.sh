@@ -40,6 +40,24 @@ for f in hold release resize bench bench_mempool; do
 		check_refused "$f refuses '$(echo "$v" | head -c 24)'" sh -c "printf '%s\\n' '$v' > $SYSFS/$f"
 	done
 done
+# A flood of bad writes (shell builtins: no process per write) logs at most
+# the rate limit's burst: 10 lines per 5 s.
+before=$(dmesg | grep -c "$MODULE: hold: invalid input")
+i=0
+while [ $i -lt 300 ]; do
+	echo flood 2>/dev/null >$SYSFS/hold
+	i=$((i + 1))
+done
+after=$(dmesg | grep -c "$MODULE: hold: invalid input")
+flood=$((after - before))
+figure flood_writes $i
+if [ $flood -ge 1 ] && [ $flood -le 20 ]; then
+	report ok "300 bad writes in a burst log $flood lines (rate limit 10 per 5 s)"
+else
+	report fail "300 bad writes in a burst log at most 20 lines" "$flood lines logged"
+fi
+# A new rate-limit window, so the next refusal is logged and checked.
+sleep 5
 check_refused "release more than held" sh -c "echo 3 > $SYSFS/release"
 check_refused "resize 0 (mempool_resize would BUG)" sh -c "echo 0 > $SYSFS/resize"
 check_refused "hold above 65536" sh -c "echo 65537 > $SYSFS/hold"
