@@ -54,7 +54,9 @@ pub fn hint(first_error: &str) -> &'static str {
     if e.contains("E0514") || e.contains("incompatible version of rustc") {
         "the kernel was built with another rustc; Rust modules need the very same one (mempoolctl doctor shows both)"
     } else if e.contains(".rmeta") || e.contains("can't find crate for `kernel`") {
-        "these headers carry no Rust metadata (distribution headers do not); build the C twin with --flavor c, or use a kernel build dir with CONFIG_RUST"
+        "the build dir lacks the compiled Rust crates (mempoolctl doctor names what is missing; on distribution headers mempoolctl build regenerates them); or build the C twin with --flavor c"
+    } else if e.contains("objtool") && e.contains("fopen failed") {
+        "objtool reads /proc: in a chroot or container, mount /proc first (mount -t proc proc /proc)"
     } else if e.contains("No rule to make target") && e.contains("modules") {
         "the kernel directory is not a configured build tree; pass --kdir pointing at one"
     } else if e.contains("command not found")
@@ -172,6 +174,11 @@ mod tests {
         )
         .contains("doctor"));
         assert!(hint("x.c:3:1: error: expected ';'").contains("module sources"));
+        // Seen for real: dkms in a chroot without /proc.
+        assert!(hint(
+            "error: objtool [signal.c:75]: read_stack_limit: fopen failed: No such file or directory"
+        )
+        .contains("mount /proc"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ kmemleak_reset
 
 # --- bad load parameters, straight to the kernel: refused, nothing half-loaded
 for p in min_nr=0 min_nr=-1 min_nr=4097 min_nr=2147483648 min_nr=abc min_nr= min_nr=6x object_size=0 object_size=7 object_size=99999999 object_size=abc "min_nr=4096 object_size=131072"; do
-	check_refused "insmod $p refused" insmod $KO $p
+	check_refused "insmod $p refused: EINVAL" 1 "Invalid argument" insmod $KO $p
 	check_absent "no cache left after $p" $SLAB
 done
 check_log "min_nr=0: the module names parameter and range" "$MODULE: invalid min_nr=0: allowed range is 1..=4096"
@@ -14,9 +14,16 @@ check_log "oversized reserve explained" "exceeds 67108864"
 check_log "min_nr=abc: refused by the kernel's parameter parser" "invalid for parameter \`min_nr'"
 
 # --- the same through mempoolctl: refused before the kernel, with the range
-for a in "--min-nr 0" "--min-nr -1" "--min-nr 2147483648" "--min-nr abc" "--min-nr=" "--object-size 0" "--object-size 99999999" "--object-size x" "--min-nr 4096 --object-size 131072"; do
-	check_refused "mempoolctl load $a refused" mempoolctl load $a
-done
+# (four of them are usage errors, exit 2, that never reach the range check)
+check_refused "mempoolctl load --min-nr 0: out of range" 1 "min_nr=0 is out of range: allowed 1..=4096" mempoolctl load --min-nr 0
+check_refused "mempoolctl load --min-nr 2147483648: out of range" 1 "min_nr=2147483648 is out of range" mempoolctl load --min-nr 2147483648
+check_refused "mempoolctl load --object-size 0: out of range" 1 "object_size=0 is out of range: allowed 8..=131072 bytes" mempoolctl load --object-size 0
+check_refused "mempoolctl load --object-size 99999999: out of range" 1 "object_size=99999999 is out of range" mempoolctl load --object-size 99999999
+check_refused "mempoolctl load: a reserve above 64 MiB" 1 "bytes of reserve exceeds the 67108864-byte limit" mempoolctl load --min-nr 4096 --object-size 131072
+check_refused "mempoolctl load --min-nr -1: usage error" 2 "'--min-nr" mempoolctl load --min-nr -1
+check_refused "mempoolctl load --min-nr abc: usage error" 2 "invalid value 'abc' for '--min-nr" mempoolctl load --min-nr abc
+check_refused "mempoolctl load --min-nr=: usage error" 2 "'--min-nr" mempoolctl load --min-nr=
+check_refused "mempoolctl load --object-size x: usage error" 2 "invalid value 'x' for '--object-size" mempoolctl load --object-size x
 check_msg "mempoolctl load --min-nr 0 names the range" "min_nr=0 is out of range: allowed 1..=4096" mempoolctl load --min-nr 0
 check_msg "a bad MEMPOOLCTL_MIN_NR names its source" "from \$MEMPOOLCTL_MIN_NR" env MEMPOOLCTL_MIN_NR=9999 mempoolctl load
 check_msg "wrong vermagic: ENOEXEC with both vermagics" "the kernel's vermagic:" mempoolctl load --ko $BAD_KO
@@ -29,7 +36,7 @@ check_fails "rmmod when absent" rmmod $MODULE
 # --- loading twice: EEXIST with the current parameters
 check "load min_nr=5" mempoolctl load --min-nr 5 --object-size 4096
 check_msg "load twice: shows the loaded parameters" "loaded now with min_nr=5 object_size=4096" mempoolctl load --min-nr 6
-check_refused "insmod twice refused" insmod $KO
+check_refused "insmod twice refused: EEXIST" 1 "File exists" insmod $KO
 check_eq "still min_nr 5" 5 cat $SYSFS/min_nr
 
 # --- garbage at every control file: EINVAL, nothing changed
@@ -37,11 +44,13 @@ check "hold 2 so release has something" sh -c "echo 2 > $SYSFS/hold"
 LONG=$(head -c 5000 /dev/zero | tr '\0' 7)
 for f in hold release resize bench bench_mempool; do
 	for v in abc "" -1 0 12abc 0x10 " 7" "4 4" 99999999999999999999 4294967302 "$LONG"; do
-		check_refused "$f refuses '$(echo "$v" | head -c 24)'" sh -c "printf '%s\\n' '$v' > $SYSFS/$f"
+		check_refused "$f refuses '$(echo "$v" | head -c 24)': EINVAL" 1 "Invalid argument" sh -c "printf '%s\\n' '$v' > $SYSFS/$f"
 	done
 done
 # A flood of bad writes (shell builtins: no process per write) logs at most
-# the rate limit's burst: 10 lines per 5 s.
+# the rate limit's burst: 10 lines per 5 s. It starts in a fresh window (the
+# refusals above may have used up the current one).
+sleep 5
 before=$(dmesg | grep -c "$MODULE: hold: invalid input")
 i=0
 while [ $i -lt 300 ]; do
@@ -58,11 +67,11 @@ else
 fi
 # A new rate-limit window, so the next refusal is logged and checked.
 sleep 5
-check_refused "release more than held" sh -c "echo 3 > $SYSFS/release"
-check_refused "resize 0 (mempool_resize would BUG)" sh -c "echo 0 > $SYSFS/resize"
-check_refused "hold above 65536" sh -c "echo 65537 > $SYSFS/hold"
-check_refused "mempoolctl resize 0 refused before the kernel" mempoolctl resize 0
-check_refused "mempoolctl release garbage" mempoolctl release lots
+check_refused "release more than held: EINVAL" 1 "Invalid argument" sh -c "echo 3 > $SYSFS/release"
+check_refused "resize 0 (mempool_resize would BUG): EINVAL" 1 "Invalid argument" sh -c "echo 0 > $SYSFS/resize"
+check_refused "hold above 65536: EINVAL" 1 "Invalid argument" sh -c "echo 65537 > $SYSFS/hold"
+check_refused "mempoolctl resize 0 refused before the kernel" 1 "min_nr=0 is out of range" mempoolctl resize 0
+check_refused "mempoolctl release garbage" 1 "release takes a count or \`all\`" mempoolctl release lots
 check_log "a refused write is logged with its reason" "$MODULE: resize: invalid input \"0.n\": expected a min_nr 1..=4096"
 check_consistent "counters consistent after bad writes"
 
@@ -105,7 +114,7 @@ check_eq "frees refilled the reserve" 6 cat $SYSFS/curr_nr
 check_eq "reserve_refilled 6" 6 cat $SYSFS/reserve_refilled
 check "bench_mempool with the slab failing: the reserve path" sh -c "echo 1000 > $SYSFS/bench_mempool && grep -Eq '^pairs=1000 mempool_ns=[1-9]' $SYSFS/bench_mempool_result"
 check_eq "the reserve is full again after it" 6 cat $SYSFS/curr_nr
-check_refused "bench with the slab failing: its raw-cache contender cannot allocate" sh -c "echo 10 > $SYSFS/bench"
+check_refused "bench with the slab failing: its raw-cache contender cannot allocate (ENOMEM)" 1 "Cannot allocate memory" sh -c "echo 10 > $SYSFS/bench"
 check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > $SLAB/failslab && echo N > $FS/cache-filter"
 check "hold 3 with the slab healthy" sh -c "echo 3 > $SYSFS/hold"
 check_eq "slab served them: reserve_served unchanged" 6 cat $SYSFS/reserve_served

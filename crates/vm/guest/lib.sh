@@ -107,11 +107,14 @@ state() {
 	[ -e $SLAB ] && echo "slab $SLAB"
 }
 
-# check_refused NAME CMD...: CMD must fail and leave every value as it was.
+# check_refused NAME RC REASON CMD...: CMD must exit with status RC, print
+# REASON, and leave every value as it was.
 check_refused() {
 	skipping "$1" && return 0
 	name=$1
-	shift
+	want_rc=$2
+	want=$3
+	shift 3
 	BAD_INPUTS=$((BAD_INPUTS + 1))
 	before=$(state)
 	"$@" >/tmp/refused.out 2>&1
@@ -120,6 +123,10 @@ check_refused() {
 	echo "\$ $*   (must be refused: $rc) $(head -c 200 /tmp/refused.out)"
 	if [ $rc -eq 0 ]; then
 		report fail "$name" "accepted"
+	elif [ $rc -ne "$want_rc" ]; then
+		report fail "$name" "exit status $rc, expected $want_rc: $(head -c 200 /tmp/refused.out)"
+	elif ! grep -qF -- "$want" /tmp/refused.out; then
+		report fail "$name" "exit status $rc, but the output lacks '$want': $(head -c 200 /tmp/refused.out)"
 	elif [ "$before" != "$after" ]; then
 		report fail "$name" "state changed: $(echo $before) -> $(echo $after)"
 	else

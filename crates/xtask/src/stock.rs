@@ -620,6 +620,8 @@ pub fn dkms_install(root: &Path, repo: &Path, release: &str) -> Result<PathBuf> 
                 .with_context(|| format!("copying {} for dkms", path.display()))?;
         }
     }
+    // objtool (run on every object) reads /proc.
+    let _proc = Mounts::proc(root)?;
     // Idempotent: forget an earlier run's registration first.
     let _ = in_chroot(root, &["dkms", "remove", NAME, "--all"]).output();
     let out = in_chroot(root, &["dkms", "install", NAME, "-k", release])
