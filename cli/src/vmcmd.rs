@@ -24,7 +24,7 @@ pub struct VmArgs {
     #[arg(long)]
     accel: Option<Accel>,
     /// Hard limit in seconds for the whole run [default: the scenario's own
-    /// limit times --timeout-factor: demo, boot 120; smoke 300; faults,
+    /// limit times --timeout-factor: demo, boot 240; smoke 300; faults,
     /// stress, bench 600; all 1200].
     #[arg(long)]
     timeout: Option<u64>,

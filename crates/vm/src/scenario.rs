@@ -57,7 +57,7 @@ impl Scenario {
     /// scenarios"); `vm.timeout_factor` scales it for slower runners.
     pub fn time_limit(self) -> Duration {
         Duration::from_secs(match self {
-            Self::Demo | Self::Boot | Self::SelfTestFail => 120,
+            Self::Demo | Self::Boot | Self::SelfTestFail => 240,
             Self::Smoke => 300,
             Self::Faults | Self::Stress | Self::Bench => 600,
             Self::All => 1200,
