@@ -208,18 +208,21 @@ impl Regeneration {
 
     /// Every prerequisite, met or not, with its fix on Debian.
     pub fn prerequisites(&self) -> Vec<Prerequisite> {
-        let mut out = vec![
-            self.source_prerequisite(),
-            self.rustc_prerequisite().0,
+        let (rustc, found) = self.rustc_prerequisite();
+        let mut out = vec![self.source_prerequisite(), rustc];
+        // Its library sources are looked up only once there is a matching rustc.
+        out.extend(
+            found
+                .as_deref()
+                .map(|r| rust_src_prerequisite(r, &self.rustc_text)),
+        );
+        out.extend([
             bindgen_prerequisite(),
             libclang_prerequisite(),
             self.cc_prerequisite(),
             build_tools_prerequisite(),
             disk_prerequisite(&self.dir),
-        ];
-        if let (_, Some(rustc)) = self.rustc_prerequisite() {
-            out.insert(2, rust_src_prerequisite(&rustc, &self.rustc_text));
-        }
+        ]);
         out
     }
 
