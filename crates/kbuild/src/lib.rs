@@ -131,6 +131,17 @@ pub fn module_target(
     Ok(target)
 }
 
+/// Unpacks a kernel source tarball into `dest` (its top directory stripped).
+fn unpack(tarball: &Path, dest: &Path, log: &Path) -> Result<(), BuildError> {
+    let mut tar = Command::new("tar");
+    tar.arg("xf")
+        .arg(tarball)
+        .arg("--strip-components=1")
+        .arg("-C")
+        .arg(dest);
+    Ok(run_logged(&mut tar, log, None)?)
+}
+
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
     let what = what.into();
     move |source| BuildError::Io { what, source }
@@ -271,13 +282,7 @@ impl KernelSpec {
                 self.source_tarball.display()
             ));
             fs::create_dir_all(&src).map_err(io("create source dir"))?;
-            let mut tar = Command::new("tar");
-            tar.arg("xf")
-                .arg(&self.source_tarball)
-                .arg("--strip-components=1")
-                .arg("-C")
-                .arg(&src);
-            run_logged(&mut tar, &dir.join("unpack.log"), None)?;
+            unpack(&self.source_tarball, &src, &dir.join("unpack.log"))?;
         }
         let frag_path = dir.join("fragment.config");
         fs::write(&frag_path, self.fragment.text()).map_err(io("write fragment"))?;

@@ -379,16 +379,28 @@ impl Regeneration {
                 unmet,
             });
         }
-        let (_, rustc) = self.rustc_prerequisite();
-        let rustc = rustc.expect("met above");
-        let rust_lib_src = rust_src_of(&rustc, &self.rustc_text).expect("met above");
-        let series = self.series().expect("met above");
+        // Looked up again for their paths: a tool that vanished since the
+        // check above is an error, never a panic.
+        let gone = |id: &'static str| BuildError::RustPrerequisites {
+            release: self.release.clone(),
+            unmet: vec![Prerequisite::unmet(
+                id,
+                "it was found a moment ago but is gone now".into(),
+                "run mempoolctl build again".into(),
+            )],
+        };
+        let rustc = self.rustc_prerequisite().1.ok_or_else(|| gone("rustc"))?;
+        let rust_lib_src = rust_src_of(&rustc, &self.rustc_text).ok_or_else(|| gone("rust-src"))?;
+        let source = self
+            .series()
+            .and_then(|series| crate::KernelSpec::find_source(&series).ok())
+            .ok_or_else(|| gone("kernel-source"))?;
         Ok(RegenTools {
             rust_lib_src,
             rustc,
-            bindgen: which("bindgen").expect("met above"),
+            bindgen: which("bindgen").ok_or_else(|| gone("bindgen"))?,
             make_vars: self.make_vars(),
-            source: crate::KernelSpec::find_source(&series).expect("met above"),
+            source,
         })
     }
 
@@ -426,13 +438,7 @@ impl Regeneration {
             }
             fs::create_dir_all(&src).map_err(io(format!("create {}", src.display())))?;
             progress(&format!("unpacking {}", tools.source.display()));
-            let mut tar = Command::new("tar");
-            tar.arg("xf")
-                .arg(&tools.source)
-                .arg("--strip-components=1")
-                .arg("-C")
-                .arg(&src);
-            run_logged(&mut tar, &log, None)?;
+            crate::unpack(&tools.source, &src, &log)?;
             fs::write(src.join(UNPACKED), "").map_err(io("unpack stamp".into()))?;
         }
         fs::write(src.join(".config"), &self.config_text)
