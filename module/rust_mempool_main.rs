@@ -329,6 +329,10 @@ struct Inner {
     bench: Option<BenchResult>,
     /// `(pairs, ns per pair)` of the last mempool-only bench.
     bench_mempool: Option<(u32, u64)>,
+    /// Set once `/sys/kernel/rust_mempool` exists: only a module that loaded
+    /// logs the `unload:` line (an init that fails after this state exists
+    /// must not look like an unload).
+    loaded: bool,
 }
 
 // SAFETY: the raw element pointers are owned data, only touched under the mutex.
@@ -458,6 +462,9 @@ impl Drop for Inner {
         // Unload while holding elements is legal: they go back before the pool dies.
         if let Err(e) = self.release(None) {
             pr_err!("unload: releasing {held} held elements failed: {e:?}\n");
+        }
+        if !self.loaded {
+            return;
         }
         pr_info!(
             "unload: released {held} held, alloc_total = {}, free_total = {}, alloc_failed = {}, reserve_served = {}\n",
@@ -718,6 +725,7 @@ impl kernel::Module for RustMempool {
                 reserve_refilled: 0,
                 bench: None,
                 bench_mempool: None,
+                loaded: false,
             }),
             GFP_KERNEL,
         )?;
@@ -725,6 +733,7 @@ impl kernel::Module for RustMempool {
         // dropped (and its callbacks drained) before the state it points at; the
         // state is pinned in a box, so its address is stable.
         let sysfs = unsafe { SysfsDir::new(SYSFS_NAME, &state)? };
+        state.lock().loaded = true;
         pr_info!("loaded: /sys/kernel/rust_mempool ready\n");
         Ok(Self {
             _sysfs: sysfs,

@@ -322,7 +322,7 @@ fn run(cli: Cli, ui: Ui) -> Result<i32> {
         Cmd::Info { json, .. } => {
             let info = modinfo::read(&ctx.ko())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                println!("{}", serde_json::to_string_pretty(&info.report())?);
             } else {
                 print!("{}", info.render());
                 let running = ctx.kernel.release();

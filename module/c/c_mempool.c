@@ -17,8 +17,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/cleanup.h>
-#include <linux/errname.h>
+#include <linux/err.h>
 #include <linux/kobject.h>
 #include <linux/ktime.h>
 #include <linux/lockdep.h>
@@ -62,6 +61,26 @@ MODULE_PARM_DESC(object_size, "Slab object size in bytes ("
 		 __stringify(MEMPOOL_OBJECT_SIZE_MIN) "..="
 		 __stringify(MEMPOOL_OBJECT_SIZE_MAX) ")");
 
+/*
+ * Keeping the cache unmerged is our one addition to the classic example:
+ * merged into an existing same-sized cache, /sys/kernel/slab/c_mempool becomes
+ * a symlink to a shared :A-0010240 directory whose figures are not ours, and
+ * its per-cache failslab switch refuses (-EINVAL), so the mempool guarantee
+ * cannot be shown. SLAB_NO_MERGE says so since 6.5; before it, a constructor
+ * is what keeps a cache apart (Debian 12's 6.1 kernel). It does nothing.
+ */
+#ifdef SLAB_NO_MERGE
+#define C_MEMPOOL_NO_MERGE SLAB_NO_MERGE
+#define C_MEMPOOL_CTOR NULL
+#else
+static void c_mempool_ctor(void *object)
+{
+}
+
+#define C_MEMPOOL_NO_MERGE 0
+#define C_MEMPOOL_CTOR c_mempool_ctor
+#endif
+
 struct c_mempool_bench {
 	unsigned int pairs;
 	u64 mempool_ns;
@@ -79,7 +98,7 @@ struct c_mempool_bench {
 struct c_mempool {
 	struct mutex lock;	/* guards all but @kobj; held by every show/store */
 	struct kmem_cache *cache;
-	struct mempool *pool;
+	mempool_t *pool;
 	unsigned int object_size;
 	void **held;		/* elements taken by hold, held_cap slots */
 	size_t held_len;
@@ -101,17 +120,6 @@ struct c_mempool {
 static struct c_mempool c_mempool = {
 	.lock = __MUTEX_INITIALIZER(c_mempool.lock),
 };
-
-/* An errno the way rust_mempool's `{e:?}` prints it: "ENOMEM", or "Error(12)". */
-static const char *c_mempool_errname(int err, char *buf, size_t size)
-{
-	const char *name = errname(-err);
-
-	if (name)
-		return name;
-	snprintf(buf, size, "Error(%d)", -err);
-	return buf;
-}
 
 /* The reserve (min_nr * object_size) must stay within MEMPOOL_RESERVE_BYTES_MAX. */
 static int c_mempool_check_reserve(unsigned int nr, unsigned int size)
@@ -143,7 +151,7 @@ static int c_mempool_validate_params(unsigned int nr, unsigned int size)
 }
 
 /* Elements in the reserve now; pool->lock guards curr_nr and min_nr. */
-static int c_mempool_curr_nr(struct mempool *pool)
+static int c_mempool_curr_nr(mempool_t *pool)
 {
 	unsigned long flags;
 	int nr;
@@ -154,7 +162,7 @@ static int c_mempool_curr_nr(struct mempool *pool)
 	return nr;
 }
 
-static int c_mempool_min_nr(struct mempool *pool)
+static int c_mempool_min_nr(mempool_t *pool)
 {
 	unsigned long flags;
 	int nr;
@@ -251,7 +259,6 @@ static int c_mempool_release(struct c_mempool *s, size_t count)
 
 static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 {
-	char name[16];
 	int old, err;
 
 	lockdep_assert_held(&s->lock);
@@ -268,8 +275,7 @@ static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 	/* May sleep; growing refills best-effort (0 even if short: see curr_nr). */
 	err = mempool_resize(s->pool, new_min_nr);
 	if (err) {
-		pr_err("resize: mempool_resize(%u) failed: %s\n", new_min_nr,
-		       c_mempool_errname(err, name, sizeof(name)));
+		pr_err("resize: mempool_resize(%u) failed: %pe\n", new_min_nr, ERR_PTR(err));
 		return err;
 	}
 	pr_info("resize: min_nr %d -> %u, curr_nr = %d\n",
@@ -536,9 +542,12 @@ static ssize_t _name##_show(struct kobject *kobj, struct kobj_attribute *attr,	\
 			    char *buf)						\
 {										\
 	struct c_mempool *s = &c_mempool;					\
+	ssize_t ret;								\
 										\
-	guard(mutex)(&s->lock);							\
-	return sysfs_emit(buf, _fmt "\n", _value);				\
+	mutex_lock(&s->lock);							\
+	ret = sysfs_emit(buf, _fmt "\n", _value);				\
+	mutex_unlock(&s->lock);							\
+	return ret;								\
 }										\
 static struct kobj_attribute _name##_attr = __ATTR_RO(_name)
 
@@ -557,13 +566,17 @@ C_MEMPOOL_SHOW(reserve_refilled, "%llu", s->reserve_refilled);
 static ssize_t bench_result_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
 	struct c_mempool *s = &c_mempool;
+	ssize_t ret;
 
-	guard(mutex)(&s->lock);
+	mutex_lock(&s->lock);
 	if (!s->bench_valid)
-		return sysfs_emit(buf, "none\n");
-	return sysfs_emit(buf, "pairs=%u mempool_ns=%llu cache_ns=%llu kmalloc_ns=%llu\n",
-			  s->bench.pairs, s->bench.mempool_ns, s->bench.cache_ns,
-			  s->bench.kmalloc_ns);
+		ret = sysfs_emit(buf, "none\n");
+	else
+		ret = sysfs_emit(buf, "pairs=%u mempool_ns=%llu cache_ns=%llu kmalloc_ns=%llu\n",
+				 s->bench.pairs, s->bench.mempool_ns, s->bench.cache_ns,
+				 s->bench.kmalloc_ns);
+	mutex_unlock(&s->lock);
+	return ret;
 }
 
 static struct kobj_attribute bench_result_attr = __ATTR_RO(bench_result);
@@ -572,106 +585,71 @@ static ssize_t bench_mempool_result_show(struct kobject *kobj, struct kobj_attri
 					 char *buf)
 {
 	struct c_mempool *s = &c_mempool;
+	ssize_t ret;
 
-	guard(mutex)(&s->lock);
+	mutex_lock(&s->lock);
 	if (!s->bench_mempool_valid)
-		return sysfs_emit(buf, "none\n");
-	return sysfs_emit(buf, "pairs=%u mempool_ns=%llu\n", s->bench_mempool_pairs,
-			  s->bench_mempool_ns);
+		ret = sysfs_emit(buf, "none\n");
+	else
+		ret = sysfs_emit(buf, "pairs=%u mempool_ns=%llu\n", s->bench_mempool_pairs,
+				 s->bench_mempool_ns);
+	mutex_unlock(&s->lock);
+	return ret;
 }
 
 static struct kobj_attribute bench_mempool_result_attr = __ATTR_RO(bench_mempool_result);
 
-static ssize_t hold_store(struct kobject *kobj, struct kobj_attribute *attr,
-			  const char *buf, size_t len)
-{
-	struct c_mempool *s = &c_mempool;
-	unsigned int n;
-	int err;
+/*
+ * A control file taking one count in @_lo..=@_hi: a refusal (rate-limited)
+ * names what was expected; a count runs @_op(s, count) under the lock.
+ */
+#define C_MEMPOOL_STORE(_name, _lo, _hi, _expected, _op)			\
+static ssize_t _name##_store(struct kobject *kobj, struct kobj_attribute *attr,	\
+			     const char *buf, size_t len)			\
+{										\
+	struct c_mempool *s = &c_mempool;					\
+	unsigned int n;								\
+	int err;								\
+										\
+	if (!c_mempool_parse_count(buf, len, _lo, _hi, &n))			\
+		return c_mempool_refuse(#_name, buf, len, _expected);		\
+	mutex_lock(&s->lock);							\
+	err = _op(s, n);							\
+	mutex_unlock(&s->lock);							\
+	return err ?: len;							\
+}										\
+static struct kobj_attribute _name##_attr = __ATTR_WO(_name)
 
-	if (!c_mempool_parse_count(buf, len, 1, MEMPOOL_HOLD_MAX, &n))
-		return c_mempool_refuse("hold", buf, len,
-					"a count 1..=" __stringify(MEMPOOL_HOLD_MAX));
-	scoped_guard(mutex, &s->lock)
-		err = c_mempool_hold(s, n);
-	return err ?: len;
-}
+C_MEMPOOL_STORE(hold, 1, MEMPOOL_HOLD_MAX,
+		"a count 1..=" __stringify(MEMPOOL_HOLD_MAX), c_mempool_hold);
+C_MEMPOOL_STORE(resize, MEMPOOL_MIN_NR_MIN, MEMPOOL_MIN_NR_MAX,
+		"a min_nr " __stringify(MEMPOOL_MIN_NR_MIN) "..=" __stringify(MEMPOOL_MIN_NR_MAX),
+		c_mempool_resize);
+C_MEMPOOL_STORE(bench, 1, MEMPOOL_BENCH_MAX,
+		"a pair count 1..=" __stringify(MEMPOOL_BENCH_MAX), c_mempool_bench);
+C_MEMPOOL_STORE(bench_mempool, 1, MEMPOOL_BENCH_MAX,
+		"a pair count 1..=" __stringify(MEMPOOL_BENCH_MAX), c_mempool_bench_mempool);
 
-static struct kobj_attribute hold_attr = __ATTR_WO(hold);
-
+/* release also takes `all`: every held element. */
 static ssize_t release_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t len)
 {
 	struct c_mempool *s = &c_mempool;
-	unsigned int n;
+	/* Exactly `all`, as rust_mempool takes it (sysfs_streq would stop at a NUL). */
+	bool all = (len == 3 && !memcmp(buf, "all", 3)) || (len == 4 && !memcmp(buf, "all\n", 4));
+	unsigned int n = 0;
 	int err;
 
-	if ((len == 3 && !memcmp(buf, "all", 3)) || (len == 4 && !memcmp(buf, "all\n", 4))) {
-		scoped_guard(mutex, &s->lock)
-			err = c_mempool_release(s, s->held_len);
-		return err ?: len;
-	}
-	if (!c_mempool_parse_count(buf, len, 1, MEMPOOL_HOLD_MAX, &n))
+	if (!all && !c_mempool_parse_count(buf, len, 1, MEMPOOL_HOLD_MAX, &n))
 		return c_mempool_refuse("release", buf, len,
 					"a count 1..=" __stringify(MEMPOOL_HOLD_MAX) " or `all`");
-	scoped_guard(mutex, &s->lock)
-		err = c_mempool_release(s, n);
+	mutex_lock(&s->lock);
+	err = c_mempool_release(s, all ? s->held_len : n);
+	mutex_unlock(&s->lock);
 	return err ?: len;
 }
 
 static struct kobj_attribute release_attr = __ATTR_WO(release);
-
-static ssize_t resize_store(struct kobject *kobj, struct kobj_attribute *attr,
-			    const char *buf, size_t len)
-{
-	struct c_mempool *s = &c_mempool;
-	unsigned int n;
-	int err;
-
-	if (!c_mempool_parse_count(buf, len, MEMPOOL_MIN_NR_MIN, MEMPOOL_MIN_NR_MAX, &n))
-		return c_mempool_refuse("resize", buf, len,
-					"a min_nr " __stringify(MEMPOOL_MIN_NR_MIN) "..="
-					__stringify(MEMPOOL_MIN_NR_MAX));
-	scoped_guard(mutex, &s->lock)
-		err = c_mempool_resize(s, n);
-	return err ?: len;
-}
-
-static struct kobj_attribute resize_attr = __ATTR_WO(resize);
-
-static ssize_t bench_store(struct kobject *kobj, struct kobj_attribute *attr,
-			   const char *buf, size_t len)
-{
-	struct c_mempool *s = &c_mempool;
-	unsigned int n;
-	int err;
-
-	if (!c_mempool_parse_count(buf, len, 1, MEMPOOL_BENCH_MAX, &n))
-		return c_mempool_refuse("bench", buf, len,
-					"a pair count 1..=" __stringify(MEMPOOL_BENCH_MAX));
-	scoped_guard(mutex, &s->lock)
-		err = c_mempool_bench(s, n);
-	return err ?: len;
-}
-
-static struct kobj_attribute bench_attr = __ATTR_WO(bench);
-
-static ssize_t bench_mempool_store(struct kobject *kobj, struct kobj_attribute *attr,
-				   const char *buf, size_t len)
-{
-	struct c_mempool *s = &c_mempool;
-	unsigned int n;
-	int err;
-
-	if (!c_mempool_parse_count(buf, len, 1, MEMPOOL_BENCH_MAX, &n))
-		return c_mempool_refuse("bench_mempool", buf, len,
-					"a pair count 1..=" __stringify(MEMPOOL_BENCH_MAX));
-	scoped_guard(mutex, &s->lock)
-		err = c_mempool_bench_mempool(s, n);
-	return err ?: len;
-}
-
-static struct kobj_attribute bench_mempool_attr = __ATTR_WO(bench_mempool);
 
 static struct attribute *c_mempool_attrs[] = {
 	&min_nr_attr.attr,
@@ -701,7 +679,6 @@ static const struct attribute_group c_mempool_group = {
 
 static int c_mempool_sysfs_create(struct c_mempool *s)
 {
-	char name[16];
 	int err;
 
 	s->kobj = kobject_create_and_add(SYSFS_NAME, kernel_kobj);
@@ -718,8 +695,7 @@ err_put:
 	kobject_put(s->kobj);
 	s->kobj = NULL;
 err_log:
-	pr_err("creating /sys/kernel/\"%s\" failed: %s\n", SYSFS_NAME,
-	       c_mempool_errname(err, name, sizeof(name)));
+	pr_err("creating /sys/kernel/\"%s\" failed: %pe\n", SYSFS_NAME, ERR_PTR(err));
 	return err;
 }
 
@@ -756,14 +732,14 @@ static void c_mempool_drop_state(struct c_mempool *s)
 {
 	size_t held;
 
-	scoped_guard(mutex, &s->lock) {
-		c_mempool_fault_leak(s);
-		held = s->held_len;
-		c_mempool_free_held(s, held);
-		pr_info("unload: released %zu held, alloc_total = %llu, free_total = %llu, alloc_failed = %llu, reserve_served = %llu\n",
-			held, s->alloc_total, s->free_total, s->alloc_failed,
-			s->reserve_served);
-	}
+	mutex_lock(&s->lock);
+	c_mempool_fault_leak(s);
+	held = s->held_len;
+	c_mempool_free_held(s, held);
+	pr_info("unload: released %zu held, alloc_total = %llu, free_total = %llu, alloc_failed = %llu, reserve_served = %llu\n",
+		held, s->alloc_total, s->free_total, s->alloc_failed,
+		s->reserve_served);
+	mutex_unlock(&s->lock);
 	kfree(s->held);
 	s->held = NULL;
 	s->held_cap = 0;
@@ -795,15 +771,8 @@ static int __init c_mempool_init(void)
 		return err;
 	s->object_size = object_size;
 
-	/*
-	 * SLAB_NO_MERGE is our one addition to the classic example: without it
-	 * a ctor-less 10240-byte cache merges into an existing same-sized one,
-	 * /sys/kernel/slab/c_mempool becomes a symlink to a shared :A-0010240
-	 * directory whose figures are not ours, and its per-cache failslab
-	 * switch refuses (-EINVAL), so the mempool guarantee cannot be shown.
-	 */
 	s->cache = kmem_cache_create(CACHE_NAME, object_size, 0,
-				     SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE, NULL);
+				     SLAB_HWCACHE_ALIGN | C_MEMPOOL_NO_MERGE, C_MEMPOOL_CTOR);
 	if (!s->cache) {
 		pr_err("kmem_cache_create(\"%s\", %u) failed\n", CACHE_NAME, object_size);
 		return -ENOMEM;
@@ -823,12 +792,12 @@ static int __init c_mempool_init(void)
 	/* Last: once the files exist, writers can reach the state. */
 	err = c_mempool_sysfs_create(s);
 	if (err)
-		goto err_state;
+		goto err_pool;
 	pr_info("loaded: /sys/kernel/" SYSFS_NAME " ready\n");
 	return 0;
 
-err_state:
-	c_mempool_drop_state(s);
+err_pool:
+	/* No files ever existed, so nothing is held: no "unload:" line. */
 	c_mempool_destroy_pool(s);
 err_cache:
 	c_mempool_destroy_cache(s);

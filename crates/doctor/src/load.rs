@@ -1,20 +1,12 @@
 //! Load checks: will the running kernel accept `finit_module` from us?
 
 use crate::{Check, Flavor, Section};
+use modctl::policy::{self, Caps, Lockdown, CAP_SYSLOG, CAP_SYS_MODULE};
 use std::fs;
 use std::path::Path;
 
 const S: Section = Section::Load;
-const CAP_SYS_MODULE: u32 = 16;
-const CAP_SYSLOG: u32 = 34;
 const VM: &str = "test in a VM with `mempoolctl vm`";
-
-/// Effective and bounding capability sets of this process.
-#[derive(Debug, Clone, Copy)]
-struct Caps {
-    effective: u64,
-    bounding: u64,
-}
 
 pub(crate) fn checks(
     root: &Path,
@@ -23,7 +15,7 @@ pub(crate) fn checks(
     euid: u32,
     flavor: Flavor,
 ) -> Vec<Check> {
-    let caps = read_caps(root);
+    let caps = policy::caps(root);
     let modules = kernel_modules(root, release);
     let mut out = if modules.status == crate::Status::Pass {
         vec![
@@ -52,24 +44,6 @@ fn read(root: &Path, path: &str) -> Option<String> {
     fs::read_to_string(root.join(path))
         .ok()
         .map(|s| s.trim().to_owned())
-}
-
-fn read_caps(root: &Path) -> Option<Caps> {
-    let status = fs::read_to_string(root.join("proc/self/status")).ok()?;
-    let field = |name: &str| {
-        status.lines().find_map(|l| {
-            let hex = l.strip_prefix(name)?.trim();
-            u64::from_str_radix(hex, 16).ok()
-        })
-    };
-    Some(Caps {
-        effective: field("CapEff:")?,
-        bounding: field("CapBnd:").unwrap_or(u64::MAX),
-    })
-}
-
-fn has(set: u64, bit: u32) -> bool {
-    set & (1 << bit) != 0
 }
 
 fn kernel_modules(root: &Path, release: &str) -> Check {
@@ -116,7 +90,7 @@ fn privileges(caps: Option<Caps>, euid: u32) -> Check {
             "run as root: `sudo mempoolctl load`",
         );
     };
-    if has(caps.effective, CAP_SYS_MODULE) {
+    if caps.has(CAP_SYS_MODULE) {
         return Check::pass(id, S, format!("CAP_SYS_MODULE is effective ({who})"));
     }
     let container = format!(
@@ -124,7 +98,7 @@ fn privileges(caps: Option<Caps>, euid: u32) -> Check {
          container): load on the host or in a container started with `--cap-add SYS_MODULE`, \
          or {VM}"
     );
-    if !has(caps.bounding, CAP_SYS_MODULE) {
+    if !caps.can_gain(CAP_SYS_MODULE) {
         return Check::fail(
             id,
             S,
@@ -142,7 +116,7 @@ fn privileges(caps: Option<Caps>, euid: u32) -> Check {
 
 fn modules_disabled(root: &Path) -> Check {
     let id = "modules-disabled";
-    match read(root, "proc/sys/kernel/modules_disabled").as_deref() {
+    match policy::modules_disabled(root).as_deref() {
         Some("1") => Check::fail(
             id,
             S,
@@ -216,39 +190,36 @@ fn sig_enforce(root: &Path, release: &str, kdir: &Path, flavor: Flavor) -> Check
 
 fn lockdown(root: &Path, release: &str, kdir: &Path, flavor: Flavor) -> Check {
     let id = "lockdown";
-    let Some(text) = read(root, "sys/kernel/security/lockdown") else {
-        return Check::pass(id, S, "no lockdown (no /sys/kernel/security/lockdown)");
-    };
-    // The active mode is the bracketed one: `none [integrity] confidentiality`.
-    let mode = text
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix('[')?.strip_suffix(']'));
-    match mode {
-        Some("none") => Check::pass(id, S, "lockdown: none"),
-        Some(mode) => {
-            let summary = format!(
-                "kernel lockdown is `{mode}` (usually set by Secure Boot): unsigned modules \
-                 are refused (EPERM)"
-            );
-            match signing_remedy(release, kdir, flavor) {
-                (true, fix) => Check::warn(id, S, summary, fix),
-                (false, fix) => Check::fail(
-                    id,
-                    S,
-                    summary,
-                    format!(
-                        "{fix}; or turn Secure Boot validation off (`mokutil \
-                         --disable-validation`, reboot), which lifts lockdown"
-                    ),
-                ),
-            }
+    let mode = match policy::lockdown(root) {
+        Lockdown::Absent => {
+            return Check::pass(id, S, "no lockdown (no /sys/kernel/security/lockdown)")
         }
-        None => Check::warn(
+        Lockdown::Mode(mode) if mode == "none" => return Check::pass(id, S, "lockdown: none"),
+        Lockdown::Mode(mode) => mode,
+        Lockdown::Unrecognised(text) => {
+            return Check::warn(
+                id,
+                S,
+                format!("unrecognised /sys/kernel/security/lockdown content {text:?}"),
+                "check `cat /sys/kernel/security/lockdown`: a mode other than [none] refuses \
+                 unsigned modules",
+            )
+        }
+    };
+    let summary = format!(
+        "kernel lockdown is `{mode}` (usually set by Secure Boot): unsigned modules are refused \
+         (EPERM)"
+    );
+    match signing_remedy(release, kdir, flavor) {
+        (true, fix) => Check::warn(id, S, summary, fix),
+        (false, fix) => Check::fail(
             id,
             S,
-            format!("unrecognised /sys/kernel/security/lockdown content {text:?}"),
-            "check `cat /sys/kernel/security/lockdown`: a mode other than [none] refuses \
-             unsigned modules",
+            summary,
+            format!(
+                "{fix}; or turn Secure Boot validation off (`mokutil --disable-validation`, \
+                 reboot), which lifts lockdown"
+            ),
         ),
     }
 }
@@ -258,7 +229,7 @@ fn dmesg_restrict(root: &Path, caps: Option<Caps>, euid: u32) -> Check {
     match read(root, "proc/sys/kernel/dmesg_restrict").as_deref() {
         Some("1") => {
             // The kernel checks capable(CAP_SYSLOG) when dmesg_restrict is set.
-            let syslog = caps.map_or(euid == 0, |c| has(c.effective, CAP_SYSLOG));
+            let syslog = caps.map_or(euid == 0, |c| c.has(CAP_SYSLOG));
             if syslog {
                 return Check::pass(
                     id,

@@ -1,6 +1,7 @@
 //! Every failure of the module lifecycle, with its cause and the fix.
 
 use crate::params::ParamError;
+use crate::policy::EpermCause;
 use crate::state::ModuleState;
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,10 @@ pub enum LifecycleError {
     Param(#[from] ParamError),
     #[error("module file {} not found; build it with `mempoolctl build` or pass --ko PATH", path.display())]
     MissingKo { path: PathBuf },
+    /// open(2) of the `.ko` failed: a file-system error, never the kernel's
+    /// module errno table.
+    #[error("cannot open the module file {}: {errno}: {}", path.display(), open_fix(*errno))]
+    UnreadableKo { path: PathBuf, errno: Errno },
     #[error("{name} is already loaded (state {}, refcount {}); unload it first with `mempoolctl unload`", state.initstate.as_deref().unwrap_or("?"), state.refcnt.map_or("?".into(), |r| r.to_string()))]
     AlreadyLoaded { name: String, state: ModuleState },
     #[error("{name} is not loaded; nothing to unload")]
@@ -38,17 +43,53 @@ impl LifecycleError {
     }
 }
 
-/// Cause and fix for a failed `finit_module`.
-pub fn explain_load(errno: Errno, name: &str, ko: &Path, release: &str) -> LifecycleError {
+/// Cause and fix for a `.ko` that cannot be opened.
+fn open_fix(errno: Errno) -> &'static str {
+    match errno {
+        Errno::EACCES => "this user may not read it; fix: check its permissions and those of its directories (`ls -l`), or run as its owner",
+        Errno::EISDIR => "it is a directory; fix: pass the .ko file itself (--ko DIR/rust_mempool.ko)",
+        Errno::ELOOP => "too many symbolic links; fix: pass the real path",
+        Errno::ENOTDIR => "a component of the path is not a directory; fix: check the path",
+        _ => "fix: check the path and the file (`ls -l`)",
+    }
+}
+
+/// Cause and fix for a failed `finit_module`; `eperm` says which refusal
+/// applies when the kernel returned EPERM.
+pub fn explain_load(
+    errno: Errno,
+    name: &str,
+    ko: &Path,
+    release: &str,
+    eperm: &EpermCause,
+) -> LifecycleError {
     let (cause, fix) = match errno {
         Errno::EEXIST => (
             format!("{name} is already loaded"),
             "unload it first: mempoolctl unload".to_owned(),
         ),
-        Errno::EPERM => (
-            "loading modules needs root or CAP_SYS_MODULE, and is refused under kernel lockdown or with kernel.modules_disabled=1".to_owned(),
-            "run as root (sudo mempoolctl load); check /sys/kernel/security/lockdown and /proc/sys/kernel/modules_disabled".to_owned(),
-        ),
+        Errno::EPERM => match eperm {
+            EpermCause::NoCapability { can_gain: true } => (
+                "loading modules needs CAP_SYS_MODULE, which this process lacks".to_owned(),
+                "run as root: sudo mempoolctl load".to_owned(),
+            ),
+            EpermCause::NoCapability { can_gain: false } => (
+                "this process cannot gain CAP_SYS_MODULE (not in its bounding set, as in a container)".to_owned(),
+                "load on the host, or in a container started with --cap-add SYS_MODULE; or test in a VM: mempoolctl vm".to_owned(),
+            ),
+            EpermCause::ModulesDisabled => (
+                "kernel.modules_disabled=1: module loading is off until reboot".to_owned(),
+                "reboot after removing what sets it (grep -rs modules_disabled /etc/sysctl.conf /etc/sysctl.d); or test in a VM: mempoolctl vm".to_owned(),
+            ),
+            EpermCause::Lockdown(mode) => (
+                format!("kernel lockdown is `{mode}` (usually Secure Boot): unsigned modules are refused"),
+                "sign the module with a key the kernel trusts (mempoolctl doctor shows how), or disable Secure Boot validation (mokutil --disable-validation)".to_owned(),
+            ),
+            EpermCause::Unknown => (
+                "the kernel refused the load (EPERM) with CAP_SYS_MODULE effective, modules enabled and no lockdown visible: a security module (SELinux, AppArmor, LoadPin) may refuse it".to_owned(),
+                "check the kernel log (mempoolctl log) and the audit log for the denial".to_owned(),
+            ),
+        },
         Errno::ENOEXEC => (
             format!("{} is not a valid module for this kernel ({release}): built against other headers (vermagic mismatch) or corrupt", ko.display()),
             format!("rebuild against this kernel: mempoolctl build --kdir /lib/modules/{release}/build; compare vermagics with mempoolctl info"),
@@ -227,7 +268,11 @@ mod tests {
     #[test]
     fn every_load_errno_gets_cause_and_fix() {
         for (errno, needle) in [
-            (Errno::EPERM, "needs root or CAP_SYS_MODULE"),
+            // The fake root shows no capabilities, modules_disabled or lockdown.
+            (
+                Errno::EPERM,
+                "a security module (SELinux, AppArmor, LoadPin)",
+            ),
             (Errno::ENOEXEC, "vermagic mismatch"),
             (Errno::EKEYREJECTED, "enforces module signatures"),
             (Errno::ENOKEY, "enforces module signatures"),
@@ -252,6 +297,58 @@ mod tests {
                 "failed load leaves nothing"
             );
         }
+    }
+
+    #[test]
+    fn eperm_names_the_refusal_the_root_shows() {
+        for (file, text, needle) in [
+            (
+                "proc/self/status",
+                "CapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\n",
+                "needs CAP_SYS_MODULE, which this process lacks; fix: run as root",
+            ),
+            (
+                "proc/sys/kernel/modules_disabled",
+                "1\n",
+                "kernel.modules_disabled=1",
+            ),
+            (
+                "sys/kernel/security/lockdown",
+                "none [confidentiality]\n",
+                "kernel lockdown is `confidentiality`",
+            ),
+        ] {
+            let (t, k, ko) = fake(Err(Errno::EPERM));
+            let path = t.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            let sys = SysRoot::new(t.path());
+            let msg = load(&k, &sys, &ko, "rust_mempool", &ModuleParams::default())
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(needle), "{file}: {msg}");
+        }
+    }
+
+    #[test]
+    fn an_unopenable_ko_is_a_file_error_not_a_kernel_one() {
+        let (t, k, _) = fake(Ok(()));
+        let sys = SysRoot::new(t.path());
+        let err = load(&k, &sys, t.path(), "rust_mempool", &ModuleParams::default()).unwrap_err();
+        assert!(matches!(
+            err,
+            LifecycleError::UnreadableKo {
+                errno: Errno::EISDIR,
+                ..
+            }
+        ));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("it is a directory; fix: pass the .ko file itself"),
+            "{msg}"
+        );
+        assert!(!msg.contains("unknown symbol"), "{msg}");
+        assert!(k.calls.borrow().is_empty(), "the kernel was never asked");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod flavor;
 pub mod ops;
 pub mod params;
+pub mod policy;
 pub mod state;
 
 pub use control::{Control, ControlError};
@@ -16,6 +17,7 @@ pub use ops::{KernelOps, NixKernel};
 pub use params::{ModuleParams, ParamError};
 pub use state::{ModuleState, SysRoot};
 
+use nix::errno::Errno;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -28,9 +30,23 @@ pub fn load(
     params: &ModuleParams,
 ) -> Result<(), LifecycleError> {
     params.validate()?;
-    if !ko.exists() {
-        return Err(LifecycleError::MissingKo {
+    // Opened here, so a file-system error is never read as the kernel's errno.
+    if let Err(e) = std::fs::File::open(ko) {
+        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EIO as i32));
+        return Err(match errno {
+            Errno::ENOENT => LifecycleError::MissingKo {
+                path: ko.to_owned(),
+            },
+            errno => LifecycleError::UnreadableKo {
+                path: ko.to_owned(),
+                errno,
+            },
+        });
+    }
+    if ko.is_dir() {
+        return Err(LifecycleError::UnreadableKo {
             path: ko.to_owned(),
+            errno: Errno::EISDIR,
         });
     }
     if let Some(state) = sys.module(name) {
@@ -40,8 +56,14 @@ pub fn load(
         });
     }
     let args = params.to_kernel_args();
-    ops.finit_module(ko, &args)
-        .map_err(|errno| explain_load(errno, name, ko, &ops.release()))?;
+    ops.finit_module(ko, &args).map_err(|errno| {
+        let eperm = if errno == Errno::EPERM {
+            policy::eperm_cause(&sys.root, nix::unistd::geteuid().as_raw())
+        } else {
+            policy::EpermCause::Unknown
+        };
+        explain_load(errno, name, ko, &ops.release(), &eperm)
+    })?;
     wait_live(sys, name, Duration::from_secs(5))
 }
 

@@ -4,6 +4,7 @@
 
 use object::{Object, ObjectSection};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Trailer `scripts/sign-file` appends after the signature.
@@ -23,7 +24,7 @@ pub enum ModInfoError {
 }
 
 /// A module's metadata, fields in file order (keys like `parm` repeat).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModInfo {
     pub filename: PathBuf,
     pub fields: Vec<(String, String)>,
@@ -52,28 +53,95 @@ impl ModInfo {
         self.get("vermagic")?.split_whitespace().next()
     }
 
-    /// `modinfo`-style text: `key: value` lines, `filename` and `signed` first.
+    /// kmod's `modinfo` text: `filename` first, `key: value` lines in file
+    /// order, each parameter as one `parm` line with its type (`name:description
+    /// (type)`) after them (`parmtype` folded in), then `signed`.
     pub fn render(&self) -> String {
-        let mut out = format!("{:<16}{}\n", "filename:", self.filename.display());
+        let line = |k: &str, v: &str| format!("{:<16}{v}\n", format!("{k}:"));
+        let mut out = line("filename", &self.filename.display().to_string());
         for (k, v) in &self.fields {
-            out += &format!("{:<16}{v}\n", format!("{k}:"));
+            if k != "parm" && k != "parmtype" {
+                out += &line(k, v);
+            }
         }
-        out += &format!(
-            "{:<16}{}\n",
-            "signed:",
-            if self.signed { "yes" } else { "no" }
-        );
+        for (name, p) in self.parameters() {
+            let text = match (&p.description, &p.r#type) {
+                (Some(d), Some(t)) => format!("{name}:{d} ({t})"),
+                (Some(d), None) => format!("{name}:{d}"),
+                (None, Some(t)) => format!("{name} ({t})"),
+                (None, None) => name.clone(),
+            };
+            out += &line("parm", &text);
+        }
+        out += &line("signed", if self.signed { "yes" } else { "no" });
         out
+    }
+
+    /// Parameters by name, from `parm=name:description` and `parmtype=name:type`.
+    pub fn parameters(&self) -> BTreeMap<String, Parameter> {
+        let mut out: BTreeMap<String, Parameter> = BTreeMap::new();
+        for (k, v) in &self.fields {
+            let (name, text) = v.split_once(':').unwrap_or((v.as_str(), ""));
+            let entry = out.entry(name.to_owned());
+            match k.as_str() {
+                "parm" => entry.or_default().description = Some(text.to_owned()),
+                "parmtype" => entry.or_default().r#type = Some(text.to_owned()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The `--json` object (schema 1): indexable by key, every field's values
+    /// as a list in file order, parameters by name.
+    pub fn report(&self) -> Report<'_> {
+        let mut fields: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (k, v) in &self.fields {
+            fields.entry(k).or_default().push(v);
+        }
+        Report {
+            schema: 1,
+            filename: &self.filename,
+            name: self.get("name"),
+            release: self.built_for_release(),
+            signed: self.signed,
+            parameters: self.parameters(),
+            fields,
+        }
     }
 }
 
-/// Reads `path`'s metadata.
+/// One module parameter: what `parm` and `parmtype` say of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Parameter {
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub r#type: Option<String>,
+}
+
+/// `mempoolctl info --json`: `{"schema": 1, "filename", "name", "release",
+/// "signed", "parameters": {name: {description, type}}, "fields": {key: [values]}}`.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub schema: u32,
+    pub filename: &'a Path,
+    /// `name=`; null when absent.
+    pub name: Option<&'a str>,
+    /// The kernel release it was built for (vermagic's first word); null when absent.
+    pub release: Option<&'a str>,
+    pub signed: bool,
+    pub parameters: BTreeMap<String, Parameter>,
+    pub fields: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+/// Reads `path`'s metadata; `filename` is absolute, as kmod's modinfo shows it.
 pub fn read(path: &Path) -> Result<ModInfo, ModInfoError> {
     let data = std::fs::read(path).map_err(|source| ModInfoError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse(path, &data)
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    parse(&absolute, &data)
 }
 
 /// Parses a `.ko` image already in memory.

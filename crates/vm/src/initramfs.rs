@@ -155,8 +155,12 @@ pub fn is_dynamic_elf(data: &[u8]) -> bool {
     })
 }
 
-/// `data` with the release in its `vermagic=` string changed, same length (each
-/// digit incremented): what a module built against other headers looks like.
+/// `data` with its `vermagic=` string changed, same length: each digit of the
+/// release incremented, and the case of the first flag word's first letter
+/// swapped (`SMP` -> `sMP`). What a module built against other headers looks
+/// like, also to a kernel with CONFIG_MODVERSIONS, which compares only the
+/// flags (the release is skipped when the module carries symbol CRCs:
+/// kernel/module/version.c, same_magic()).
 pub fn with_other_vermagic(data: &[u8], release: &str) -> Option<Vec<u8>> {
     let needle = format!("vermagic={release}");
     let at = data
@@ -164,9 +168,15 @@ pub fn with_other_vermagic(data: &[u8], release: &str) -> Option<Vec<u8>> {
         .position(|w| w == needle.as_bytes())?;
     let mut out = data.to_vec();
     let start = at + "vermagic=".len();
-    for b in &mut out[start..start + release.len()] {
+    let end = start + release.len();
+    for b in &mut out[start..end] {
         if b.is_ascii_digit() {
             *b = b'0' + (*b - b'0' + 1) % 10;
+        }
+    }
+    if out.get(end) == Some(&b' ') {
+        if let Some(b) = out.get_mut(end + 1).filter(|b| b.is_ascii_alphabetic()) {
+            *b ^= 0x20;
         }
     }
     (out != data).then_some(out)
@@ -264,14 +274,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn vermagic_copy_differs_only_in_the_release() {
+    fn vermagic_copy_differs_in_the_release_and_the_flags() {
         let data = b"\0license=GPL\0vermagic=7.3.9 preempt mod_unload \0";
         let bad = with_other_vermagic(data, "7.3.9").unwrap();
         assert_eq!(
             &bad[..],
-            b"\0license=GPL\0vermagic=8.4.0 preempt mod_unload \0"
+            b"\0license=GPL\0vermagic=8.4.0 Preempt mod_unload \0"
         );
-        assert_eq!(with_other_vermagic(data, "6.1.0"), None);
+        // Debian 12's, with modversions: the flags differ too.
+        let data = b"vermagic=6.1.0-50-amd64 SMP mod_unload modversions \0";
+        let bad = with_other_vermagic(data, "6.1.0-50-amd64").unwrap();
+        assert_eq!(
+            &bad[..],
+            b"vermagic=7.2.1-61-amd75 sMP mod_unload modversions \0"
+        );
+        assert_eq!(with_other_vermagic(data, "7.3.9"), None);
         assert_eq!(with_other_vermagic(b"vermagic=abc", "abc"), None);
     }
 

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 mod bench;
+mod matrix;
 mod stock;
 
 #[derive(Parser)]
@@ -56,6 +57,10 @@ enum Task {
     /// The stock-distribution path alone: build the C twin against Debian's own
     /// headers in a trixie chroot, boot Debian's kernel with it, run the demo.
     Stock,
+    /// Debian's 6.1, 6.12 and 7.3 kernels, each with its own headers (in a chroot
+    /// of its Debian) and its own image in the VM: the C twin on all, the Rust
+    /// module where the kernel has CONFIG_RUST. Prints the README's table.
+    Matrix,
 }
 
 fn jobs() -> usize {
@@ -285,7 +290,12 @@ fn run_bench(boots: usize) -> Result<()> {
     }
 
     // In the guest: both twins, mempoolctl vs the plain tools.
-    let work = std::env::temp_dir().join(format!("mempoolctl-bench-{}", std::process::id()));
+    // Private, and kept (its path printed) when the scenario fails.
+    let tmp = tempfile::Builder::new()
+        .prefix("mempoolctl-bench-")
+        .tempdir()
+        .context("a private work directory for the bench guest")?;
+    let work = tmp.path().to_owned();
     let code = vm(
         &parts,
         "rust",
@@ -303,9 +313,10 @@ fn run_bench(boots: usize) -> Result<()> {
     )?;
     let results = std::fs::read_to_string(work.join("results.tap")).unwrap_or_default();
     if code != 0 {
+        let kept = tmp.keep();
         bail!(
             "the bench scenario failed (exit {code}); see {}",
-            work.display()
+            kept.display()
         );
     }
     for (name, v) in vm::scenario::parse_measures(&results) {
@@ -316,7 +327,7 @@ fn run_bench(boots: usize) -> Result<()> {
             None => s.add(&name, v),
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
+    drop(tmp);
 
     // Boot-to-verdict: TCG always; KVM only where it really works.
     let kvm = vm::accel::choose(vm::Accel::Auto, Path::new("/sys"), Path::new("/dev/kvm"));
@@ -637,15 +648,12 @@ fn test() -> Result<()> {
         jobs.push((
             format!("all scenario (smoke, faults, stress) passes for --flavor {flavor}, with a clean JUnit report"),
             Box::new(move || {
-                let junit = std::env::temp_dir().join(format!(
-                    "mempoolctl-all-{flavor}-{}.xml",
-                    std::process::id()
-                ));
+                let dir = tempfile::tempdir().context("a private directory for the JUnit report")?;
+                let junit = dir.path().join("junit.xml");
                 let mut extra = quiet();
                 extra.extend(["--junit".to_owned(), junit.display().to_string()]);
                 let code = vm(parts, flavor, None, "all", &extra)?;
                 let report = std::fs::read_to_string(&junit).unwrap_or_default();
-                let _ = std::fs::remove_file(&junit);
                 Ok(code == 0 && report.contains("<testsuite ") && report.contains(" failures=\"0\""))
             }),
         ));
@@ -663,8 +671,9 @@ fn test() -> Result<()> {
         jobs.push((
             format!("a {flavor} module leaking one element fails the run with the leak reported"),
             Box::new(move || {
-                let broken_dir = std::env::temp_dir()
-                    .join(format!("mempoolctl-broken-{flavor}-{}", std::process::id()));
+                let tmp =
+                    tempfile::tempdir().context("a private directory for the broken build")?;
+                let broken_dir = tmp.path().join(format!("broken-{flavor}"));
                 copy_module_sources(&repo_root().join(dir), &broken_dir)?;
                 let broken =
                     build_module(&parts.kernel, &broken_dir, &["MEMPOOL_FAULT=leak".into()])?;
@@ -673,7 +682,6 @@ fn test() -> Result<()> {
                 extra.extend(["--work-dir".to_owned(), work.display().to_string()]);
                 let code = vm(parts, flavor, Some(&broken), "demo", &extra)?;
                 let console = std::fs::read_to_string(work.join("console.log")).unwrap_or_default();
-                let _ = std::fs::remove_dir_all(&broken_dir);
                 Ok(code == 3 && console.contains("Objects remaining"))
             }),
         ));
@@ -735,6 +743,141 @@ fn test() -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask matrix`: every kernel of the matrix, both scenarios for each
+/// module built there, then the README's table.
+fn run_matrix() -> Result<()> {
+    let started = Instant::now();
+    phase("provision", provision)?;
+    let ctl = phase("static mempoolctl", static_mempoolctl)?;
+    let trixie = stock_parts(&ctl)?;
+    let cells = phase("the matrix's chroots, headers, images and builds", || {
+        Ok(matrix::prepare(&ctl, &repo_root(), &trixie))
+    })?;
+    let ctl = &ctl;
+    // (row, flavor, scenario) of each job, in job order, and its outcome.
+    let outcomes = std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let outcomes_ref = &outcomes;
+    let mut slots = Vec::new();
+    let mut jobs: Vec<VmJob> = Vec::new();
+    for (row, cell) in cells.iter().enumerate() {
+        let Ok(cell) = cell else { continue };
+        let mut modules = vec![("c", cell.c_ko.clone())];
+        if let Ok(ko) = &cell.rust {
+            modules.push(("rust", ko.clone()));
+        }
+        for (flavor, ko) in modules {
+            for scenario in ["demo", "all"] {
+                let (vmlinuz, ko) = (cell.vmlinuz.clone(), ko.clone());
+                let slot = slots.len();
+                slots.push((row, flavor, scenario));
+                jobs.push((
+                    format!(
+                        "{} {} {flavor} {scenario}",
+                        cell.kernel.debian, cell.release
+                    ),
+                    Box::new(move || {
+                        let (code, counts) = matrix::run(ctl, &vmlinuz, flavor, &ko, scenario)?;
+                        if let Ok(mut o) = outcomes_ref.lock() {
+                            o.insert(slot, counts);
+                        }
+                        Ok(code == 0 && counts.is_some_and(|(t, f, _)| t > 0 && f == 0))
+                    }),
+                ));
+            }
+        }
+    }
+    let results = run_side_by_side(jobs, 2);
+    let outcomes = outcomes.into_inner().unwrap_or_default();
+    let mut failed = results
+        .iter()
+        .filter(|(_, r)| !matches!(r, Ok(true)))
+        .count();
+    println!("\n| Debian | kernel | CONFIG_RUST | C twin | Rust module |");
+    println!("|---|---|---|---|---|");
+    for (row, cell) in cells.iter().enumerate() {
+        let kernel = &matrix::KERNELS[row];
+        let cell = match cell {
+            Ok(cell) => cell,
+            Err(e) => {
+                failed += 1;
+                let e = format!("{e:#}").replace('\n', " ");
+                println!(
+                    "| {} | {} | ? | not prepared: {e} | |",
+                    kernel.debian, kernel.series
+                );
+                continue;
+            }
+        };
+        // "built; demo 10/10; all 211/230 (19 skipped)" from what ran.
+        let outcome = |flavor: &str| -> String {
+            let mut parts = vec!["built".to_owned()];
+            for (slot, ((r, f, scenario), (_, result))) in slots.iter().zip(&results).enumerate() {
+                if *r != row || *f != flavor {
+                    continue;
+                }
+                let verdict = match result {
+                    Ok(true) => "passed",
+                    Ok(false) => "FAILED",
+                    Err(_) => "error",
+                };
+                parts.push(match outcomes.get(&slot).copied().flatten() {
+                    Some((t, f, s)) => format!(
+                        "{scenario} {verdict}: {} of {t} checks passed{}{}",
+                        t - f - s,
+                        if f > 0 {
+                            format!(", {f} failed")
+                        } else {
+                            String::new()
+                        },
+                        if s > 0 {
+                            format!(", {s} skipped")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    None => format!("{scenario} {verdict} (no report)"),
+                });
+            }
+            parts.join("; ")
+        };
+        let mut rust = match &cell.rust {
+            Ok(_) => outcome("rust"),
+            Err(reason) if reason.contains("without CONFIG_RUST") => {
+                "`build` refuses it: no CONFIG_RUST, use --flavor c".to_owned()
+            }
+            Err(reason) => {
+                failed += 1;
+                format!("refused for another reason: {}", reason.replace('\n', " "))
+            }
+        };
+        match &cell.dkms_skipped {
+            Some(Ok(())) => rust += "; DKMS skips it (BUILD_EXCLUSIVE_CONFIG)",
+            Some(Err(e)) => {
+                failed += 1;
+                rust += &format!("; DKMS did not skip it: {}", e.replace('\n', " "));
+            }
+            None => {}
+        }
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            kernel.debian,
+            cell.release,
+            if cell.rust.is_ok() { "y" } else { "not set" },
+            outcome("c"),
+            rust
+        );
+    }
+    println!(
+        "\n[xtask] matrix: {} guest runs, {failed} failure(s), {:.0} s in all",
+        results.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        bail!("the matrix has {failed} failure(s)");
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Provision => provision(),
@@ -763,6 +906,7 @@ fn main() -> Result<()> {
         }
         Task::Test => test(),
         Task::Bench { boots } => run_bench(boots),
+        Task::Matrix => run_matrix(),
         Task::Stock => {
             phase("provision", provision)?;
             let ctl = phase("static mempoolctl", static_mempoolctl)?;

@@ -83,11 +83,11 @@ const RECIPE: &str = "6: linux-headers linux-binary make binutils + rust path (d
 const DEBOOTSTRAP_STAMP: &str = ".mempoolctl-debootstrap";
 const COMPLETE_STAMP: &str = ".mempoolctl-complete";
 /// Inside the chroot: (repository dir, chroot dir, module name) per flavor.
-const C_MODULE: (&str, &str, &str) = ("module/c", "/root/c_mempool", "c_mempool");
-const RUST_MODULE: (&str, &str, &str) = ("module", "/root/rust_mempool", "rust_mempool");
+pub(crate) const C_MODULE: (&str, &str, &str) = ("module/c", "/root/c_mempool", "c_mempool");
+pub(crate) const RUST_MODULE: (&str, &str, &str) = ("module", "/root/rust_mempool", "rust_mempool");
 const CTL_IN_CHROOT: &str = "/usr/local/bin/mempoolctl";
 
-fn say(msg: impl AsRef<str>) {
+pub(crate) fn say(msg: impl AsRef<str>) {
     eprintln!("[stock] {}", msg.as_ref());
 }
 
@@ -108,7 +108,7 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
     if complete.as_deref() == Some(RECIPE) {
         say(format!("reusing the chroot {}", root.display()));
     } else if !root.join(DEBOOTSTRAP_STAMP).exists() {
-        debootstrap(&root, &base)?;
+        debootstrap(&root, &base, SUITE)?;
     }
     // objtool (run on every C object) reads /proc; so do apt's maintainer scripts.
     let _proc = Mounts::proc(&root)?;
@@ -149,7 +149,7 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
 }
 
 /// The mirror: the first URI of the host's bookworm stanza.
-fn mirror_uri() -> Result<String> {
+pub(crate) fn mirror_uri() -> Result<String> {
     let text = fs::read_to_string(HOST_SOURCES).with_context(|| {
         format!("reading the mirror URI: cannot read {HOST_SOURCES} (a Debian {HOST_SUITE} host with deb822 sources is expected)")
     })?;
@@ -158,8 +158,8 @@ fn mirror_uri() -> Result<String> {
     })
 }
 
-/// Step 2a: a minimal trixie (a partial one from an interrupted run is redone).
-fn debootstrap(root: &Path, base: &Path) -> Result<()> {
+/// Step 2a: a minimal `suite` (a partial one from an interrupted run is redone).
+pub(crate) fn debootstrap(root: &Path, base: &Path, suite: &str) -> Result<()> {
     let uri = mirror_uri()?;
     if root.exists() {
         say(format!(
@@ -168,15 +168,15 @@ fn debootstrap(root: &Path, base: &Path) -> Result<()> {
         ));
         remove_chroot(root)?;
     }
-    let log = base.join("debootstrap.log");
+    let log = base.join(format!("debootstrap-{suite}.log"));
     let _ = fs::remove_file(&log);
     say(format!(
-        "debootstrap --variant=minbase {SUITE} from {uri} (about 30 s; log: {})",
+        "debootstrap --variant=minbase {suite} from {uri} (about 30 s; log: {})",
         log.display()
     ));
     let t = Instant::now();
     let mut c = Command::new("debootstrap");
-    c.args(["--variant=minbase", SUITE])
+    c.args(["--variant=minbase", suite])
         .arg(root)
         .arg(&uri)
         .env("LC_ALL", "C");
@@ -258,7 +258,7 @@ fn install_packages(root: &Path, base: &Path) -> Result<()> {
 }
 
 /// `apt-get install -y --no-install-recommends ARGS` in the chroot, logged.
-fn apt_install(root: &Path, log: &Path, step: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn apt_install(root: &Path, log: &Path, step: &str, args: &[&str]) -> Result<()> {
     let mut all = vec![
         "apt-get",
         "install",
@@ -272,7 +272,7 @@ fn apt_install(root: &Path, log: &Path, step: &str, args: &[&str]) -> Result<()>
     run_logged(step, &mut in_chroot(root, &all), log)
 }
 
-fn stamp(root: &Path, name: &str, content: &str) -> Result<()> {
+pub(crate) fn stamp(root: &Path, name: &str, content: &str) -> Result<()> {
     let path = root.join(name);
     fs::write(&path, content).with_context(|| format!("writing the stamp {}", path.display()))
 }
@@ -292,7 +292,7 @@ fn remove_chroot(root: &Path) -> Result<()> {
 }
 
 /// Unmounts what an interrupted run (killed before its guard ran) left mounted.
-fn unmount_stale(root: &Path) -> Result<()> {
+pub(crate) fn unmount_stale(root: &Path) -> Result<()> {
     let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     for point in mounts_under(&mounts, root) {
         say(format!(
@@ -326,13 +326,13 @@ fn umount(point: &Path) -> Result<()> {
 
 /// Pseudo filesystems mounted in the chroot; unmounted (in reverse) on drop,
 /// on every path out of the step that needs them.
-struct Mounts {
+pub(crate) struct Mounts {
     points: Vec<PathBuf>,
 }
 
 impl Mounts {
     /// `/proc` (apt's maintainer scripts and dpkg want it).
-    fn proc(root: &Path) -> Result<Self> {
+    pub(crate) fn proc(root: &Path) -> Result<Self> {
         let mut m = Self { points: Vec::new() };
         let point = root.join("proc");
         fs::create_dir_all(&point)?;
@@ -363,7 +363,7 @@ impl Drop for Mounts {
 }
 
 /// `chroot <root> args...` with a clean, predictable environment.
-fn in_chroot(root: &Path, args: &[&str]) -> Command {
+pub(crate) fn in_chroot(root: &Path, args: &[&str]) -> Command {
     let mut c = Command::new("chroot");
     c.arg(root)
         .args(args)
@@ -380,7 +380,7 @@ fn in_chroot(root: &Path, args: &[&str]) -> Command {
 }
 
 /// Stdout of a command in the chroot; an error (with stderr) when it fails.
-fn chroot_output(root: &Path, args: &[&str]) -> Result<String> {
+pub(crate) fn chroot_output(root: &Path, args: &[&str]) -> Result<String> {
     let out = in_chroot(root, args)
         .output()
         .context("running chroot (coreutils)")?;
@@ -397,7 +397,7 @@ fn chroot_output(root: &Path, args: &[&str]) -> Result<String> {
 
 /// Runs `cmd` with its output appended to `log`; a failure names `step`, the
 /// exit code, the log's last lines and the log.
-fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()> {
+pub(crate) fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()> {
     let mut file = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -464,7 +464,11 @@ fn vmlinuz_of(root: &Path, release: &str) -> Option<PathBuf> {
 }
 
 /// Step 4a: a fresh copy of a module's sources in the chroot.
-fn install_sources(repo: &Path, root: &Path, (from, to, _): (&str, &str, &str)) -> Result<()> {
+pub(crate) fn install_sources(
+    repo: &Path,
+    root: &Path,
+    (from, to, _): (&str, &str, &str),
+) -> Result<()> {
     let src = repo.join(from);
     let dest = root.join(to.trim_start_matches('/'));
     let step = format!("copying the sources of {from}");
@@ -505,7 +509,7 @@ fn is_module_source(name: &str) -> bool {
 }
 
 /// Step 4b: the static mempoolctl at /usr/local/bin in the chroot.
-fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
+pub(crate) fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
     let dest = root.join(CTL_IN_CHROOT.trim_start_matches('/'));
     if let Some(dir) = dest.parent() {
         fs::create_dir_all(dir)?;
@@ -525,7 +529,7 @@ fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
 }
 
 /// `mempoolctl --flavor <flavor> build` of the copied sources, in the chroot.
-fn mempoolctl_build(
+pub(crate) fn mempoolctl_build(
     root: &Path,
     flavor: &str,
     kdir: &str,
@@ -551,7 +555,7 @@ fn mempoolctl_build(
 /// Step 4c: `mempoolctl --flavor <flavor> build` inside the chroot; the host
 /// path of the `.ko`. The Rust flavor regenerates the Rust metadata Debian's
 /// headers leave out on its first run (minutes), then reuses it.
-fn build_in_chroot(
+pub(crate) fn build_in_chroot(
     root: &Path,
     release: &str,
     flavor: &str,
@@ -603,7 +607,48 @@ fn build_in_chroot(
 /// `dkms install` of the Rust module (`module/dkms.conf`, which builds through
 /// mempoolctl) for Debian's kernel in the chroot; the installed `.ko`'s host path.
 pub fn dkms_install(root: &Path, repo: &Path, release: &str) -> Result<PathBuf> {
-    const NAME: &str = "rust_mempool/0.1.0";
+    dkms_sources(root, repo)?;
+    // objtool (run on every object) reads /proc.
+    let _proc = Mounts::proc(root)?;
+    // Idempotent: forget an earlier run's registration first.
+    let _ = in_chroot(root, &["dkms", "remove", DKMS_NAME, "--all"]).output();
+    let (status, text) = dkms_install_for(root, release)?;
+    if status != Some(0) {
+        bail!("dkms install {DKMS_NAME} -k {release} failed ({status:?}):\n{text}");
+    }
+    let ko = root.join(format!(
+        "lib/modules/{release}/updates/dkms/rust_mempool.ko"
+    ));
+    if !ko.is_file() {
+        bail!(
+            "dkms install {DKMS_NAME} succeeded but {} is missing:\n{text}",
+            ko.display()
+        );
+    }
+    say(format!(
+        "dkms install {DKMS_NAME} -k {release}: {}",
+        ko.display()
+    ));
+    Ok(ko)
+}
+
+/// `dkms install` of the Rust module for a kernel without CONFIG_RUST: DKMS
+/// must skip it (exit 77, BUILD_EXCLUSIVE) rather than fail, or every install
+/// of such a kernel would fail in its postinst. Its output when it does.
+pub fn dkms_skips(root: &Path, repo: &Path, release: &str) -> Result<String> {
+    dkms_sources(root, repo)?;
+    let _proc = Mounts::proc(root)?;
+    let (status, text) = dkms_install_for(root, release)?;
+    if status != Some(77) || !text.contains("BUILD_EXCLUSIVE") {
+        bail!("dkms install {DKMS_NAME} -k {release}: expected exit 77 with BUILD_EXCLUSIVE (skipped), got {status:?}:\n{text}");
+    }
+    Ok(text)
+}
+
+const DKMS_NAME: &str = "rust_mempool/0.1.0";
+
+/// `module/`'s sources and dkms.conf at `/usr/src/rust_mempool-0.1.0`.
+fn dkms_sources(root: &Path, repo: &Path) -> Result<()> {
     let src = root.join("usr/src/rust_mempool-0.1.0");
     if src.exists() {
         fs::remove_dir_all(&src).with_context(|| format!("removing {}", src.display()))?;
@@ -620,35 +665,20 @@ pub fn dkms_install(root: &Path, repo: &Path, release: &str) -> Result<PathBuf> 
                 .with_context(|| format!("copying {} for dkms", path.display()))?;
         }
     }
-    // objtool (run on every object) reads /proc.
-    let _proc = Mounts::proc(root)?;
-    // Idempotent: forget an earlier run's registration first.
-    let _ = in_chroot(root, &["dkms", "remove", NAME, "--all"]).output();
-    let out = in_chroot(root, &["dkms", "install", NAME, "-k", release])
+    Ok(())
+}
+
+/// `dkms install` for `release`: its exit code and output.
+fn dkms_install_for(root: &Path, release: &str) -> Result<(Option<i32>, String)> {
+    // The PATH apt gives kernel hooks (its DPkg::Path), where DKMS runs on
+    // every kernel upgrade: no /usr/local/bin, where mempoolctl is.
+    let out = in_chroot(root, &["dkms", "install", DKMS_NAME, "-k", release])
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .output()
         .context("running dkms install in the chroot")?;
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        bail!(
-            "dkms install {NAME} -k {release} failed ({}):\n{text}",
-            out.status
-        );
-    }
-    let ko = root.join(format!(
-        "lib/modules/{release}/updates/dkms/rust_mempool.ko"
-    ));
-    if !ko.is_file() {
-        bail!(
-            "dkms install {NAME} succeeded but {} is missing:\n{text}",
-            ko.display()
-        );
-    }
-    say(format!(
-        "dkms install {NAME} -k {release}: {}",
-        ko.display()
-    ));
-    Ok(ko)
+    Ok((out.status.code(), text))
 }
 
 /// `dpkg --verify` of the packages whose trees the builds read: empty when
