@@ -297,6 +297,14 @@ fn now_ns() -> i64 {
     unsafe { bindings::ktime_get() }
 }
 
+/// Yields the CPU every 1024th iteration of a long loop under the mutex.
+fn resched_every(i: impl Into<u64>) {
+    if i.into() % 1024 == 1023 {
+        // SAFETY: process context (a sysfs store), only a sleeping mutex held.
+        unsafe { shim::rmp_cond_resched() };
+    }
+}
+
 /// Times `n` iterations of `pair`, yielding the CPU now and then; ns per iteration.
 fn time_pairs(n: u32, mut pair: impl FnMut() -> Result) -> Result<u64> {
     let start = now_ns();
@@ -318,7 +326,9 @@ fn time_pairs(n: u32, mut pair: impl FnMut() -> Result) -> Result<u64> {
 /// Every pointer in `held` came from [`PoolElement::into_raw`] on `pool` and is
 /// owned here; `alloc_total - free_total == held.len()`.
 struct Inner {
-    held: KVec<NonNull<c_void>>,
+    /// Held elements: up to `HELD_BYTES_MAX / OBJECT_SIZE_MIN` pointers, too
+    /// many for one kmalloc, so vmalloc-backed when large.
+    held: KVVec<NonNull<c_void>>,
     pool: Pool,
     object_size: u32,
     alloc_total: u64,
@@ -351,8 +361,19 @@ impl Inner {
     /// slab first, then from the reserve; once both are exhausted it stops with
     /// `ENOMEM`, keeping what it got.
     fn hold(&mut self, n: u32) -> Result {
+        let bytes = (self.held.len() as u64 + u64::from(n)) * u64::from(self.object_size);
+        if bytes > HELD_BYTES_MAX {
+            // SAFETY: the shim's function only consults its own static rate-limit state.
+            if unsafe { shim::rmp_refusal_log_allowed() } {
+                pr_err!(
+                    "hold: {n} more would hold {bytes} bytes, above the {HELD_BYTES_MAX}-byte cap; release some first\n"
+                );
+            }
+            return Err(ENOSPC);
+        }
         self.held.reserve(n as usize, GFP_KERNEL)?;
         for i in 0..n {
+            resched_every(i);
             let before = self.pool.curr_nr();
             let Some(element) = self.pool.alloc(GFP_NOWAIT) else {
                 self.alloc_failed += 1;
@@ -390,7 +411,8 @@ impl Inner {
             );
             return Err(EINVAL);
         }
-        for _ in 0..count {
+        for i in 0..count {
+            resched_every(i as u64);
             let Some(raw) = self.held.pop() else { break };
             let before = self.pool.curr_nr();
             // SAFETY: by the type invariant `raw` came from `into_raw` on this pool,
@@ -715,7 +737,7 @@ impl kernel::Module for RustMempool {
         );
         let state = KBox::pin_init(
             new_mutex!(Inner {
-                held: KVec::new(),
+                held: KVVec::new(),
                 pool,
                 object_size,
                 alloc_total: 0,

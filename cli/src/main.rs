@@ -31,8 +31,8 @@ struct Cli {
     #[arg(long, global = true, env = "MEMPOOLCTL_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Module to drive: rust (rust_mempool) or c (c_mempool) [env: MEMPOOLCTL_FLAVOR].
-    #[arg(long, global = true, value_parser = ["rust", "c"])]
-    flavor: Option<String>,
+    #[arg(long, global = true)]
+    flavor: Option<Flavor>,
     /// More detail (paths, parameter strings, where settings came from).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -180,7 +180,7 @@ fn main() {
 /// The flags that are also settings, as the highest layer.
 fn flag_layer(cli: &Cli) -> Layer {
     let mut pairs: Vec<(&'static str, Option<String>)> = vec![
-        ("module.flavor", cli.flavor.clone()),
+        ("module.flavor", cli.flavor.map(|f| f.to_string())),
         ("output.color", cli.color.clone()),
     ];
     let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
@@ -664,6 +664,20 @@ mod tests {
                 "{} not in the man page",
                 cmd.get_name()
             );
+        }
+    }
+
+    #[test]
+    fn flags_take_the_names_the_config_and_the_guest_use() {
+        use clap::ValueEnum;
+        for sc in vm::Scenario::ALL {
+            assert_eq!(vm::Scenario::from_str(sc.name(), false), Ok(sc));
+        }
+        for f in Flavor::ALL {
+            assert_eq!(Flavor::from_str(&f.to_string(), false), Ok(f));
+        }
+        for a in vm::Accel::value_variants() {
+            assert_eq!(a.to_string().parse::<vm::Accel>(), Ok(*a));
         }
     }
 

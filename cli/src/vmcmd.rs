@@ -17,11 +17,11 @@ pub struct VmArgs {
     /// Module files to put in the guest (repeatable) [default: the flavor's .ko in its module dir].
     #[arg(long = "ko")]
     kos: Vec<PathBuf>,
-    /// demo, smoke, faults, stress, all [default: smoke].
-    #[arg(long)]
+    /// What the guest runs [default: smoke].
+    #[arg(long, value_enum)]
     scenario: Option<Scenario>,
-    /// auto (KVM only where it really works, else TCG), kvm, tcg [default: auto].
-    #[arg(long)]
+    /// auto: KVM only where it really works, else TCG [default: auto].
+    #[arg(long, value_enum)]
     accel: Option<Accel>,
     /// Hard limit in seconds for the whole run [default: the scenario's own
     /// limit times --timeout-factor: demo, boot 240; smoke 300; faults,
@@ -166,6 +166,7 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
     cfg.cpus = cpus;
     cfg.memory_mb = memory_mb;
     cfg.extra_append = a.kernel_args.join(" ");
+    cfg.expected_checks = scenario.expected_checks();
     ui.info(format!(
         "[vm] kernel {} ({release}), scenario {scenario}, {cpus} vCPUs, limit {} s",
         kernel.display(),

@@ -173,7 +173,11 @@ static int c_mempool_min_nr(mempool_t *pool)
 	return nr;
 }
 
-/* Makes room for @additional more held elements (grows like rust_mempool's KVec). */
+/*
+ * Makes room for @additional more held elements, growing like rust_mempool's
+ * KVVec: kvmalloc, as up to HELD_BYTES_MAX / OBJECT_SIZE_MIN pointers are too
+ * many for one kmalloc (moved by hand: kvrealloc's signature changed in 6.12).
+ */
 static int c_mempool_held_reserve(struct c_mempool *s, size_t additional)
 {
 	size_t cap;
@@ -184,12 +188,25 @@ static int c_mempool_held_reserve(struct c_mempool *s, size_t additional)
 	if (check_add_overflow(s->held_len, additional, &cap))
 		return -ENOMEM;
 	cap = max(s->held_cap * 2, cap);
-	held = krealloc_array(s->held, cap, sizeof(*held), GFP_KERNEL);
+	held = kvmalloc_array(cap, sizeof(*held), GFP_KERNEL);
 	if (!held)
 		return -ENOMEM;
+	if (s->held_len)
+		memcpy(held, s->held, s->held_len * sizeof(*held));
+	kvfree(s->held);
 	s->held = held;
 	s->held_cap = cap;
 	return 0;
+}
+
+/* Any writer of a control file must not be able to flood the kernel log. */
+static DEFINE_RATELIMIT_STATE(c_mempool_refusals, 5 * HZ, 10);
+
+/* Yields the CPU every 1024th iteration of a long loop under the mutex. */
+static void c_mempool_resched_every(size_t i)
+{
+	if (i % 1024 == 1023)
+		cond_resched();
 }
 
 /*
@@ -201,17 +218,29 @@ static int c_mempool_held_reserve(struct c_mempool *s, size_t additional)
 static int c_mempool_hold(struct c_mempool *s, unsigned int n)
 {
 	unsigned int i;
+	u64 bytes;
 	int err;
 
 	lockdep_assert_held(&s->lock);
+	bytes = ((u64)s->held_len + n) * s->object_size;
+	if (bytes > MEMPOOL_HELD_BYTES_MAX) {
+		if (__ratelimit(&c_mempool_refusals))
+			pr_err("hold: %u more would hold %llu bytes, above the %llu-byte cap; release some first\n",
+			       n, bytes, (u64)MEMPOOL_HELD_BYTES_MAX);
+		return -ENOSPC;
+	}
 	err = c_mempool_held_reserve(s, n);
 	if (err) {
 		pr_err("hold: no memory to keep track of %u more elements\n", n);
 		return err;
 	}
 	for (i = 0; i < n; i++) {
-		int before = c_mempool_curr_nr(s->pool);
-		void *element = mempool_alloc(s->pool, GFP_NOWAIT);
+		int before;
+		void *element;
+
+		c_mempool_resched_every(i);
+		before = c_mempool_curr_nr(s->pool);
+		element = mempool_alloc(s->pool, GFP_NOWAIT);
 
 		if (!element) {
 			s->alloc_failed++;
@@ -239,6 +268,7 @@ static void c_mempool_free_held(struct c_mempool *s, size_t count)
 		void *element = s->held[--s->held_len];
 		int before = c_mempool_curr_nr(s->pool);
 
+		c_mempool_resched_every(count);
 		mempool_free(element, s->pool);
 		if (c_mempool_curr_nr(s->pool) > before)
 			s->reserve_refilled++;
@@ -514,8 +544,6 @@ static bool c_mempool_quote(const char *in, size_t n, char *out)
 	return true;
 }
 
-/* Any writer of a control file must not be able to flood the kernel log. */
-static DEFINE_RATELIMIT_STATE(c_mempool_refusals, 5 * HZ, 10);
 
 /*
  * Logs a refused control-file write, showing at most 32 bytes of it, and at
@@ -740,7 +768,7 @@ static void c_mempool_drop_state(struct c_mempool *s)
 		held, s->alloc_total, s->free_total, s->alloc_failed,
 		s->reserve_served);
 	mutex_unlock(&s->lock);
-	kfree(s->held);
+	kvfree(s->held);
 	s->held = NULL;
 	s->held_cap = 0;
 }

@@ -19,6 +19,8 @@
 #define MEMPOOL_RESERVE_BYTES_MAX 67108864
 /* Most elements one write to hold may ask for. */
 #define MEMPOOL_HOLD_MAX 65536
+/* Upper bound on the memory all held elements pin together: 256 MiB (256 * 1024 * 1024). */
+#define MEMPOOL_HELD_BYTES_MAX 268435456
 /* Most alloc+free pairs one write to bench may ask for. */
 #define MEMPOOL_BENCH_MAX 1000000
 /* Default min_nr, as in the classic C example. */

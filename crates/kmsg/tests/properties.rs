@@ -1,6 +1,6 @@
 //! Property tests for reading `<root>/dev/kmsg` and the line filters.
 
-use kmsg::{bad_news, last_seq, module_lines, read_all, since, LogLine};
+use kmsg::{bad_news, module_lines, read_all, LogLine};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -78,20 +78,6 @@ fn line(seq: Option<u64>, message: String) -> LogLine {
     }
 }
 
-/// Log lines with small, often repeated sequence numbers (some missing).
-fn log_lines() -> impl Strategy<Value = Vec<LogLine>> {
-    proptest::collection::vec(
-        (proptest::option::weighted(0.9, 0u64..40), "[a-z]{0,3}").prop_map(|(s, m)| line(s, m)),
-        0..30,
-    )
-}
-
-/// Is `sub` a subsequence of `all` (same order)?
-fn is_subsequence(sub: &[LogLine], all: &[LogLine]) -> bool {
-    let mut it = all.iter();
-    sub.iter().all(|s| it.any(|a| a == s))
-}
-
 /// A message that does not start with `<module>: `, built to come close.
 fn foreign_message(module: &'static str) -> impl Strategy<Value = String> {
     prop_oneof![
@@ -163,7 +149,6 @@ proptest! {
             .map(|r| (Some(r.level), Some(r.seq), Some(r.usec), r.message.as_str()))
             .collect();
         prop_assert_eq!(got, want);
-        prop_assert_eq!(last_seq(&lines), records.iter().map(|r| r.seq).max());
     }
 
     #[test]
@@ -203,40 +188,6 @@ proptest! {
             .map(|(l, _)| l)
             .collect();
         prop_assert_eq!(got, want);
-    }
-
-    #[test]
-    fn since_keeps_exactly_the_newer_lines(lines in log_lines(), after in proptest::option::of(0u64..45)) {
-        let got = since(&lines, after);
-        prop_assert!(is_subsequence(&got, &lines));
-        match after {
-            None => prop_assert_eq!(&got, &lines),
-            Some(a) => {
-                prop_assert!(got.iter().all(|l| l.seq.is_none_or(|s| s > a)));
-                let newer = |v: &[LogLine]| v.iter().filter(|l| l.seq.is_some_and(|s| s > a)).count();
-                prop_assert_eq!(newer(&got), newer(&lines));
-            }
-        }
-    }
-
-    #[test]
-    fn last_seq_is_the_maximum_and_nothing_is_newer(lines in log_lines()) {
-        let last = last_seq(&lines);
-        prop_assert_eq!(last, lines.iter().filter_map(|l| l.seq).max());
-        if let Some(last) = last {
-            prop_assert!(lines.iter().any(|l| l.seq == Some(last)));
-            prop_assert!(since(&lines, Some(last)).iter().all(|l| l.seq.is_none()));
-        }
-        // A mark taken before new lines arrive yields exactly those lines.
-        let mut later = lines.clone();
-        let next = last.map_or(0, |s| s + 1);
-        later.push(line(Some(next), "new".into()));
-        later.push(line(Some(next + 1), "newer".into()));
-        let fresh: Vec<LogLine> = since(&later, last).into_iter().filter(|l| l.seq.is_some()).collect();
-        match last {
-            Some(_) => prop_assert_eq!(fresh, later[lines.len()..].to_vec()),
-            None => prop_assert_eq!(fresh.len(), 2),
-        }
     }
 
     #[test]

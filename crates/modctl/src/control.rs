@@ -68,6 +68,10 @@ fn explain(control: Control, errno: Errno) -> (&'static str, &'static str) {
             "the slab allocator failed and the reserve is empty: the pool is exhausted",
             "release held elements (mempoolctl release all) or resize the reserve up",
         ),
+        (Control::Hold, Errno::ENOSPC) => (
+            "all held elements together would pin more than the module's 256 MiB cap (HELD_BYTES_MAX)",
+            "release held elements first (mempoolctl release all)",
+        ),
         (Control::Resize, Errno::ENOMEM) => (
             "the kernel could not allocate the larger reserve array",
             "try a smaller min_nr or free memory",

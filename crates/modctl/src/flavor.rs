@@ -7,6 +7,7 @@ use std::str::FromStr;
 /// `rust_mempool` (module/) or its C twin `c_mempool` (module/c/), which also
 /// builds against stock distribution headers that cannot build Rust modules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Flavor {
     #[default]

@@ -1,7 +1,5 @@
 //! Load parameters, checked against the limits the module itself enforces.
 
-use serde::Serialize;
-
 /// The module's own limits (`module/limits.rs`): one definition for both sides.
 #[allow(dead_code)]
 pub mod limits {
@@ -24,7 +22,7 @@ pub enum ParamError {
 }
 
 /// Parameters passed to `finit_module`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModuleParams {
     pub min_nr: u32,
     pub object_size: u32,
@@ -161,13 +159,14 @@ mod c_limits {
                 .parse()
                 .unwrap_or_else(|e| panic!("MEMPOOL_{name}: {e}"))
         };
-        let expected: [(&str, u64); 9] = [
+        let expected: [(&str, u64); 10] = [
             ("MIN_NR_MIN", limits::MIN_NR_MIN.into()),
             ("MIN_NR_MAX", limits::MIN_NR_MAX.into()),
             ("OBJECT_SIZE_MIN", limits::OBJECT_SIZE_MIN.into()),
             ("OBJECT_SIZE_MAX", limits::OBJECT_SIZE_MAX.into()),
             ("RESERVE_BYTES_MAX", limits::RESERVE_BYTES_MAX),
             ("HOLD_MAX", limits::HOLD_MAX.into()),
+            ("HELD_BYTES_MAX", limits::HELD_BYTES_MAX),
             ("BENCH_MAX", limits::BENCH_MAX.into()),
             ("MIN_NR_DEFAULT", limits::MIN_NR_DEFAULT.into()),
             ("OBJECT_SIZE_DEFAULT", limits::OBJECT_SIZE_DEFAULT.into()),

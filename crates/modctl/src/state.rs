@@ -1,6 +1,5 @@
 //! What sysfs/procfs say about a module, read under a root prefix ("/" for real).
 
-use serde::Serialize;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +18,7 @@ impl Default for SysRoot {
 }
 
 /// `/sys/module/<name>/` as far as it is readable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleState {
     pub initstate: Option<String>,
     pub refcnt: Option<u32>,

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Accel {
     Auto,
     Kvm,

@@ -1,9 +1,7 @@
 //! Kernel splats in a console log: the reports that mean a module bug.
 
-use serde::Serialize;
-
 /// One kernel report found in the console.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Splat {
     pub kind: &'static str,
     /// Where it was seen: `console` or `kernel log` (the guest's final dmesg).

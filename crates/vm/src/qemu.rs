@@ -44,6 +44,10 @@ pub struct VmConfig {
     pub console_log: PathBuf,
     pub results_log: PathBuf,
     pub extra_append: String,
+    /// How many checks the scenario has (skipped ones included), when the
+    /// caller knows: a run that reports another number fails, so a part of a
+    /// scenario that silently did not run is caught by the host.
+    pub expected_checks: Option<usize>,
 }
 
 impl VmConfig {
@@ -60,6 +64,7 @@ impl VmConfig {
             console_log: work_dir.join("console.log"),
             results_log: work_dir.join("results.tap"),
             extra_append: String::new(),
+            expected_checks: None,
         }
     }
 
@@ -124,6 +129,8 @@ pub struct RunOutcome {
     pub splats: Vec<Splat>,
     /// The scenario's `# figure` counts, for the summary.
     pub figures: Vec<(String, u64)>,
+    /// [`VmConfig::expected_checks`] of the run.
+    pub expected_checks: Option<usize>,
 }
 
 impl RunOutcome {
@@ -145,6 +152,14 @@ impl RunOutcome {
                 self.tests.len()
             )),
             Some(_) => {}
+        }
+        if let Some(n) = self.expected_checks {
+            if self.verdict.is_some() && self.tests.len() != n {
+                why.push(format!(
+                    "the scenario has {n} checks but the guest reported {}: a part of it did not run",
+                    self.tests.len()
+                ));
+            }
         }
         for t in self.tests.iter().filter(|t| !t.ok) {
             why.push(format!(
@@ -303,6 +318,7 @@ fn attempt(
         verdict,
         splats,
         figures: parse_figures(&results),
+        expected_checks: cfg.expected_checks,
     }))
 }
 
@@ -342,6 +358,7 @@ pub(crate) mod tests {
             verdict,
             splats: find_splats(console),
             figures: parse_figures(results),
+            expected_checks: None,
         }
     }
 
@@ -377,6 +394,22 @@ pub(crate) mod tests {
             VmEnd::Exited(Some(0)),
         );
         assert!(!lying.passed());
+    }
+
+    #[test]
+    fn a_scenario_that_reports_fewer_checks_than_it_has_fails() {
+        // The guest's own verdict agrees with itself (2 of 2), but the
+        // scenario has 3: a part did not run.
+        let results = "ok 1 - a\nok 2 - b\nVERDICT pass tests=2 failed=0\n";
+        let mut run = outcome(results, "", VmEnd::Exited(Some(0)));
+        assert!(run.passed());
+        run.expected_checks = Some(3);
+        assert_eq!(
+            run.failures(),
+            ["the scenario has 3 checks but the guest reported 2: a part of it did not run"]
+        );
+        run.expected_checks = Some(2);
+        assert!(run.passed());
     }
 
     #[test]

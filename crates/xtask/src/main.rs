@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 mod bench;
+mod checkcount;
 mod matrix;
 mod stock;
 
@@ -61,6 +62,9 @@ enum Task {
     /// of its Debian) and its own image in the VM: the C twin on all, the Rust
     /// module where the kernel has CONFIG_RUST. Prints the README's table.
     Matrix,
+    /// Counts each guest scenario's checks (scripts run with every check
+    /// skipped, in a sandbox) against vm::Scenario::expected_checks.
+    CountChecks,
 }
 
 fn jobs() -> usize {
@@ -662,6 +666,19 @@ fn test() -> Result<()> {
         "demo scenario passes".to_owned(),
         Box::new(move || Ok(vm(parts, "rust", None, "demo", &quiet())? == 0)),
     ));
+    jobs.push((
+        "each scenario has exactly the checks vm::Scenario::expected_checks counts (its script run with every check skipped, in a sandbox)".to_owned(),
+        Box::new(move || {
+            let mut all_match = true;
+            for (scenario, expected, counted) in checkcount::check(Path::new("/bin/busybox"))? {
+                if expected != counted {
+                    println!("[xtask] {scenario}: expected_checks says {expected}, the script reports {counted}");
+                    all_match = false;
+                }
+            }
+            Ok(all_match)
+        }),
+    ));
     // Negative cases: the suite must be able to fail.
     jobs.push((
         "a failing guest check fails the run (exit 3)".to_owned(),
@@ -907,6 +924,24 @@ fn main() -> Result<()> {
         Task::Test => test(),
         Task::Bench { boots } => run_bench(boots),
         Task::Matrix => run_matrix(),
+        Task::CountChecks => {
+            let mut mismatches = 0;
+            for (scenario, expected, counted) in checkcount::check(Path::new("/bin/busybox"))? {
+                let mark = if expected == counted {
+                    "ok"
+                } else {
+                    "MISMATCH"
+                };
+                println!(
+                    "{scenario:<14} expected_checks {expected:>4}, script {counted:>4}  {mark}"
+                );
+                mismatches += usize::from(expected != counted);
+            }
+            if mismatches > 0 {
+                bail!("{mismatches} scenario(s) report another number of checks than vm::Scenario::expected_checks");
+            }
+            Ok(())
+        }
         Task::Stock => {
             phase("provision", provision)?;
             let ctl = phase("static mempoolctl", static_mempoolctl)?;
