@@ -389,7 +389,10 @@ fn run(cli: Cli, ui: Ui) -> Result<i32> {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             Ok(0)
         }
-        Cmd::Vm(args) => vmcmd::run(args, &ctx.settings, ctx.flavor, ui),
+        Cmd::Vm(args) => {
+            let built = ctx.module_dir().join(ctx.flavor.ko_file_name());
+            vmcmd::run(args, &ctx.settings, ctx.flavor, built, ui)
+        }
     }
 }
 
@@ -436,13 +439,6 @@ fn build(ctx: &Ctx, ui: Ui) -> Result<i32> {
         if ui.level >= 0 {
             eprintln!("[build] {m}");
         }
-    })
-    .map_err(|e| match e {
-        kbuild::BuildError::NotKernelDir { .. } => anyhow::anyhow!(
-            "{} is not a kernel build directory (no .config): install the headers for this kernel (`apt-get install linux-headers-$(uname -r)`), or build for the VM's test kernel with --kdir \"$(cargo xtask kernel)\" (mempoolctl doctor tells which)",
-            kdir.display()
-        ),
-        e => e.into(),
     })?;
     let tc = kbuild::Toolchain::for_kernel_config(&target.config);
     ui.detail(format!(

@@ -75,7 +75,15 @@ impl VmArgs {
     }
 }
 
-pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32> {
+/// `default_ko`: the flavor's `.ko` where `build` puts it (from main's one
+/// definition of the module directory).
+pub fn run(
+    a: VmArgs,
+    settings: &Settings,
+    flavor: Flavor,
+    default_ko: PathBuf,
+    ui: Ui,
+) -> Result<i32> {
     let kernel = match settings.path("vm.kernel") {
         Some(k) => k,
         None => kbuild::newest_cached_kernel("test").map_err(|dir| {
@@ -121,10 +129,7 @@ pub fn run(a: VmArgs, settings: &Settings, flavor: Flavor, ui: Ui) -> Result<i32
         )
     })?;
     let kos = if a.kos.is_empty() {
-        let dir = settings
-            .path("build.module_dir")
-            .unwrap_or_else(|| PathBuf::from(flavor.source_dir()));
-        vec![dir.join(flavor.ko_file_name())]
+        vec![default_ko]
     } else {
         a.kos
     };

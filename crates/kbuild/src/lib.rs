@@ -41,7 +41,7 @@ pub enum BuildError {
     NoSource { pattern: String },
     #[error("kernel config lacks options the fragment asks for: {missing:?} (the toolchain or a dependency refused them; see {log})")]
     ConfigMissing { missing: Vec<String>, log: PathBuf },
-    #[error("`{dir}` is not a configured kernel build directory (no .config / Makefile); pass --kdir pointing at one")]
+    #[error("{} is not a kernel build directory (no .config): install the headers for this kernel (`apt-get install linux-headers-$(uname -r)`), or build for the VM's test kernel with --kdir \"$(cargo xtask kernel)\" (mempoolctl doctor tells which)", dir.display())]
     NotKernelDir { dir: PathBuf },
     #[error("the module build produced no .ko in {dir}")]
     NoModule { dir: PathBuf },

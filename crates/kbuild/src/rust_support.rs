@@ -440,6 +440,11 @@ impl Regeneration {
             progress(&format!("unpacking {}", tools.source.display()));
             crate::unpack(&tools.source, &src, &log)?;
             fs::write(src.join(UNPACKED), "").map_err(io("unpack stamp".into()))?;
+        } else {
+            progress(&format!(
+                "resuming an interrupted regeneration in {} (the unpacked source is complete; make picks up where it stopped)",
+                src.display()
+            ));
         }
         fs::write(src.join(".config"), &self.config_text)
             .map_err(io(format!("write {}/.config", src.display())))?;

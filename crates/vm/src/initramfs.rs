@@ -214,8 +214,13 @@ impl GuestImage {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let data = read(ko, "build the module first")?;
-            // A copy the kernel must refuse with ENOEXEC, for the faults scenario.
-            if let Some(bad) = with_other_vermagic(&data, &self.kernel_release) {
+            // A copy the kernel must refuse with ENOEXEC, for the faults checks.
+            let bad = self
+                .scenario
+                .needs_fault_fixtures()
+                .then(|| with_other_vermagic(&data, &self.kernel_release))
+                .flatten();
+            if let Some(bad) = bad {
                 fs.file(
                     &format!("lib/modules/{}/bad-vermagic/{name}", self.kernel_release),
                     bad,
@@ -243,16 +248,18 @@ impl GuestImage {
             0o644,
         );
         fs.file("scenario.sh", self.scenario.script().into_bytes(), 0o755);
-        fs.file(
-            "etc/passwd",
-            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n".to_vec(),
-            0o644,
-        );
-        fs.file(
-            "etc/group",
-            b"root:x:0:\nnogroup:x:65534:\n".to_vec(),
-            0o644,
-        );
+        // root always (busybox's su and id look it up); nobody for the faults
+        // checks' non-root attempts.
+        let (passwd, group) = if self.scenario.needs_fault_fixtures() {
+            (
+                "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
+                "root:x:0:\nnogroup:x:65534:\n",
+            )
+        } else {
+            ("root:x:0:0:root:/root:/bin/sh\n", "root:x:0:\n")
+        };
+        fs.file("etc/passwd", passwd.as_bytes().to_vec(), 0o644);
+        fs.file("etc/group", group.as_bytes().to_vec(), 0o644);
         Ok(fs)
     }
 
@@ -331,6 +338,35 @@ mod tests {
         assert_eq!(seen[0], (".".to_owned(), 0o040755, 0));
         assert!(seen.contains(&("lib/modules/7.3/extra/a.ko".to_owned(), 0o100644, 3)));
         assert!(seen.contains(&("bin/sh".to_owned(), 0o120777, 7)));
+    }
+
+    #[test]
+    fn only_the_faults_checks_get_their_fixtures() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, data: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, data).unwrap();
+            p
+        };
+        let image = |scenario| {
+            GuestImage {
+                busybox: file("busybox", b"#!static"),
+                mempoolctl: file("mempoolctl", b"#!static"),
+                modules: vec![file("m.ko", b"\0vermagic=7.3.4 SMP mod_unload \0")],
+                kernel_release: "7.3.4".into(),
+                scenario,
+                module: "rust_mempool".into(),
+                flavor: "rust".into(),
+            }
+            .build()
+            .unwrap()
+        };
+        let bad = "lib/modules/7.3.4/bad-vermagic/m.ko";
+        let faults = image(Scenario::Faults);
+        assert!(faults.paths().contains(&bad));
+        let demo = image(Scenario::Demo);
+        assert!(!demo.paths().contains(&bad));
+        assert!(demo.paths().contains(&"lib/modules/7.3.4/extra/m.ko"));
     }
 
     #[test]

@@ -89,6 +89,13 @@ impl Scenario {
         })
     }
 
+    /// Whether the guest needs the faults checks' fixtures: a copy of each
+    /// `.ko` with another kernel's vermagic, and a `nobody` user. Other
+    /// scenarios (and anyone's own module) get neither.
+    pub fn needs_fault_fixtures(self) -> bool {
+        matches!(self, Self::Faults | Self::All)
+    }
+
     pub fn script(self) -> String {
         match self {
             Self::Demo => include_str!("../guest/demo.sh").to_owned(),

@@ -22,10 +22,11 @@ command -v apt-get >/dev/null || die "apt-get not found: only Debian-based hosts
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 installed_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 
-# 1. Extra suites, URI copied from the host's own debian.sources, pinned low.
+# 1. Extra suites from the host's own mirror, pinned low. `cargo xtask provision`
+# reads the mirror from debian.sources (crates/xtask/src/mirror.rs, its one home).
 if [ ! -f "$SOURCES" ]; then
-  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-  [ -n "$uri" ] || die "no URIs: line in /etc/apt/sources.list.d/debian.sources to copy the mirror from"
+  uri=${MEMPOOLCTL_MIRROR:-}
+  [ -n "$uri" ] || die "${MEMPOOLCTL_MIRROR_ERROR:-run through \`cargo xtask provision\`, which passes the mirror of /etc/apt/sources.list.d/debian.sources as MEMPOOLCTL_MIRROR}"
   say "adding bookworm-backports, trixie, trixie-backports from $uri (pinned to priority 50)"
   cat > "$SOURCES" <<SRC
 Types: deb

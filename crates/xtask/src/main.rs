@@ -15,6 +15,7 @@ use std::time::Instant;
 mod bench;
 mod checkcount;
 mod matrix;
+mod mirror;
 mod stock;
 
 #[derive(Parser)]
@@ -89,10 +90,14 @@ fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 fn provision() -> Result<()> {
     let script = repo_root().join("crates/xtask/scripts/provision.sh");
-    let status = Command::new("bash")
-        .arg(&script)
-        .status()
-        .context("running provision.sh")?;
+    let mut bash = Command::new("bash");
+    bash.arg(&script);
+    // Needed only the first time (when the extra suites are added).
+    match mirror::uri() {
+        Ok(uri) => bash.env("MEMPOOLCTL_MIRROR", uri),
+        Err(e) => bash.env("MEMPOOLCTL_MIRROR_ERROR", format!("{e:#}")),
+    };
+    let status = bash.status().context("running provision.sh")?;
     if !status.success() {
         bail!("provisioning failed ({status}); see the message above");
     }
@@ -719,6 +724,23 @@ fn test() -> Result<()> {
             ));
         }
     }
+    jobs.push((
+        "headers of a kernel another rustc built: `build` refuses before building anything, naming both compilers and the fix".to_owned(),
+        Box::new(move || {
+            let stock = stock_ready(stock, stock_error)?;
+            const CLAIMED: &str = "rustc 1.86.0 (05f9846f8 2025-03-31)";
+            let (code, text) = stock::another_rustc(&stock.root, &stock.release, CLAIMED)?;
+            let ok = code == 1
+                && text.contains(&format!("the kernel was built by `{CLAIMED}`"))
+                && text.contains("/usr/bin/rustc prints `rustc 1.85.1")
+                && text.contains("fix: `rustup toolchain install 1.86.0`")
+                && !text.contains("a .ko was built");
+            if !ok {
+                println!("[xtask] exit {code}:\n{text}");
+            }
+            Ok(ok)
+        }),
+    ));
     {
         jobs.push((
             "DKMS installs the Rust module for Debian's kernel (module/dkms.conf, built through mempoolctl), with that kernel's vermagic".to_owned(),
@@ -803,6 +825,23 @@ fn run_matrix() -> Result<()> {
             }
         }
     }
+    // An interrupted regeneration (Debian's 7.3, a cache of its own): the
+    // next build resumes it and builds the module.
+    jobs.push((
+        "an interrupted Rust-metadata regeneration is resumed by the next build, which builds the module".to_owned(),
+        Box::new(|| {
+            let (code, text) = stock::interrupted_regeneration(&trixie.root, &trixie.release, 75)?;
+            let (first, second) = text.split_once("--- second run:").unwrap_or((&text, ""));
+            let ok = code == 0
+                && first.contains("regenerating the Rust metadata")
+                && !first.contains("Rust metadata cached")
+                && second.contains("resuming an interrupted regeneration")
+                && second.contains("Rust metadata cached")
+                && second.lines().any(|l| l.trim().ends_with("/rust_mempool.ko"));
+            println!("[matrix] interrupted regeneration (exit {code}):\n{text}");
+            Ok(ok)
+        }),
+    ));
     let results = run_side_by_side(jobs, 2);
     let outcomes = outcomes.into_inner().unwrap_or_default();
     let mut failed = results

@@ -49,9 +49,6 @@ const BACKPORTS: &str = "trixie-backports";
 /// when the archive still has it; otherwise the newest `7.3*-amd64`).
 const SERIES: &str = "7.3";
 const MEASURED_RELEASE: &str = "7.3.4+deb13-amd64";
-/// The host's own sources, whose bookworm stanza names the mirror.
-const HOST_SOURCES: &str = "/etc/apt/sources.list.d/debian.sources";
-const HOST_SUITE: &str = "bookworm";
 /// Besides the headers and the kernel image: kbuild runs `make`, and gcc-14
 /// (pulled in by the headers) runs `as` and `ld` from binutils, which the
 /// headers do not depend on.
@@ -148,19 +145,9 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
     })
 }
 
-/// The mirror: the first URI of the host's bookworm stanza.
-pub(crate) fn mirror_uri() -> Result<String> {
-    let text = fs::read_to_string(HOST_SOURCES).with_context(|| {
-        format!("reading the mirror URI: cannot read {HOST_SOURCES} (a Debian {HOST_SUITE} host with deb822 sources is expected)")
-    })?;
-    archive_uri(&text, HOST_SUITE).with_context(|| {
-        format!("reading the mirror URI: no stanza with Suites: {HOST_SUITE} and a URIs: line in {HOST_SOURCES}")
-    })
-}
-
 /// Step 2a: a minimal `suite` (a partial one from an interrupted run is redone).
 pub(crate) fn debootstrap(root: &Path, base: &Path, suite: &str) -> Result<()> {
-    let uri = mirror_uri()?;
+    let uri = crate::mirror::uri()?;
     if root.exists() {
         say(format!(
             "removing the unfinished chroot {} (interrupted debootstrap)",
@@ -191,7 +178,7 @@ pub(crate) fn debootstrap(root: &Path, base: &Path, suite: &str) -> Result<()> {
 /// Step 2b: trixie-backports, then Debian's headers, kernel image and the build
 /// tools; idempotent (apt installs only what is missing).
 fn install_packages(root: &Path, base: &Path) -> Result<()> {
-    let uri = mirror_uri()?;
+    let uri = crate::mirror::uri()?;
     let log = base.join("apt.log");
     let _ = fs::remove_file(&log);
     let list = root.join("etc/apt/sources.list.d/backports.sources");
@@ -681,6 +668,65 @@ fn dkms_install_for(root: &Path, release: &str) -> Result<(Option<i32>, String)>
     Ok((out.status.code(), text))
 }
 
+/// What `mempoolctl build` (Rust) says for headers whose kernel another rustc
+/// built: a copy of Debian's headers with `CONFIG_RUSTC_VERSION_TEXT` changed
+/// to a rustc the chroot does not have, built with an empty cache. Its exit
+/// code and output; the copy and the cache are removed again.
+pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, String)> {
+    // Only characters a release name has: both go into a shell line.
+    if !release
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".+~-".contains(c))
+        || claimed.contains(['"', '\\', '/', '$', '`'])
+    {
+        bail!("unexpected release {release:?} or rustc text {claimed:?}");
+    }
+    let script = format!(
+        "set -e; d=$(mktemp -d /root/another-rustc.XXXXXX); \
+         cp -a /usr/src/linux-headers-{release} \"$d/headers\"; \
+         sed -i 's/^CONFIG_RUSTC_VERSION_TEXT=.*/CONFIG_RUSTC_VERSION_TEXT=\"{claimed}\"/' \"$d/headers/.config\"; \
+         mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
+         rc=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir \"$d/headers\" --module-dir \"$d/module\" || rc=$?; \
+         ls \"$d/module\"/*.ko 2>/dev/null && echo 'a .ko was built'; \
+         rm -rf \"$d\"; exit $rc"
+    );
+    let out = in_chroot(root, &["sh", "-c", &script])
+        .output()
+        .context("running chroot")?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    Ok((out.status.code().unwrap_or(-1), text))
+}
+
+/// A first Rust `build` with an empty cache of its own, interrupted like a
+/// Ctrl-C (SIGINT to its whole process group) `after` seconds in, during the
+/// metadata regeneration; then a second `build`. Its exit code and the output
+/// of both; the cache and the copy are removed again.
+pub fn interrupted_regeneration(root: &Path, release: &str, after: u32) -> Result<(i32, String)> {
+    if !release
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".+~-".contains(c))
+    {
+        bail!("unexpected release {release:?}");
+    }
+    let script = format!(
+        "set -e; d=$(mktemp -d /root/interrupted.XXXXXX); k=/lib/modules/{release}/build; \
+         mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
+         HOME=\"$d/home\" setsid mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" >\"$d/first.log\" 2>&1 & \
+         pid=$!; sleep {after}; kill -INT -- -$pid 2>/dev/null || true; wait $pid || true; \
+         echo '--- first run, interrupted after {after} s:'; cat \"$d/first.log\"; echo '--- second run:'; \
+         rc=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" 2>&1 || rc=$?; \
+         rm -rf \"$d\"; exit $rc"
+    );
+    let _proc = Mounts::proc(root)?;
+    let out = in_chroot(root, &["sh", "-c", &script])
+        .output()
+        .context("running chroot")?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    Ok((out.status.code().unwrap_or(-1), text))
+}
+
 /// `dpkg --verify` of the packages whose trees the builds read: empty when
 /// every file is as the package installed it.
 pub fn dpkg_verify(root: &Path, release: &str) -> Result<String> {
@@ -727,55 +773,6 @@ fn doctor(root: &Path, release: &str) {
             "warning: cannot run mempoolctl doctor in the chroot: {e}"
         )),
     }
-}
-
-/// The first URI of the deb822 stanza whose `Suites:` include `suite`.
-pub fn archive_uri(sources: &str, suite: &str) -> Option<String> {
-    for stanza in stanzas(sources) {
-        let field = |name: &str| {
-            stanza
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
-        let has_suite = field("Suites").is_some_and(|s| s.split_whitespace().any(|s| s == suite));
-        let enabled = field("Enabled").is_none_or(|e| !e.trim().eq_ignore_ascii_case("no"));
-        let is_deb = field("Types").is_none_or(|t| t.split_whitespace().any(|t| t == "deb"));
-        if has_suite && enabled && is_deb {
-            if let Some(uri) = field("URIs").and_then(|u| u.split_whitespace().next()) {
-                return Some(uri.to_owned());
-            }
-        }
-    }
-    None
-}
-
-/// deb822 paragraphs as (field, value) lists; comments dropped, continuation
-/// lines joined.
-fn stanzas(text: &str) -> Vec<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut cur: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        if line.trim().is_empty() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-        } else if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = cur.last_mut() {
-                v.push(' ');
-                v.push_str(line.trim());
-            }
-        } else if let Some((k, v)) = line.split_once(':') {
-            cur.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// The release of the generic `-amd64` headers of `series` in `pkgnames`
@@ -866,43 +863,6 @@ fn unescape_mount(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SOURCES: &str = "\
-Types: deb
-# http://snapshot.debian.org/archive/debian-security/20250520T000000Z
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-# http://snapshot.debian.org/archive/debian/20250520T000000Z
-URIs: http://mirror.example/debian http://other.example/debian
-Suites: bookworm
-  bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-";
-
-    #[test]
-    fn archive_uri_comes_from_the_stanza_with_the_suite() {
-        assert_eq!(
-            archive_uri(SOURCES, "bookworm").as_deref(),
-            Some("http://mirror.example/debian")
-        );
-        assert_eq!(
-            archive_uri(SOURCES, "bookworm-security").as_deref(),
-            Some("http://deb.debian.org/debian-security")
-        );
-        // Continuation lines count as part of Suites.
-        assert!(archive_uri(SOURCES, "bookworm-updates").is_some());
-        assert_eq!(archive_uri(SOURCES, "trixie"), None);
-        let disabled = "Types: deb\nURIs: http://a/debian\nSuites: bookworm\nEnabled: no\n\nTypes: deb-src\nURIs: http://b/debian\nSuites: bookworm\n\nTypes: deb deb-src\nURIs: http://c/debian\nSuites: bookworm\n";
-        assert_eq!(
-            archive_uri(disabled, "bookworm").as_deref(),
-            Some("http://c/debian")
-        );
-    }
 
     #[test]
     fn headers_release_prefers_the_measured_one_then_the_newest_generic() {
