@@ -514,32 +514,31 @@ impl Write for PageWriter<'_> {
     }
 }
 
-/// Parses a decimal count written to a control file: digits only (one trailing
-/// newline allowed, as `echo` adds), within `min..=max`.
+/// Parses a decimal count written to a control file as the C twin's
+/// `kstrtouint(buf, 10, ...)` does: an optional `+`, digits, one trailing
+/// newline (as `echo` adds); within `min..=max`.
 fn parse_count(input: &[u8], min: u32, max: u32) -> Option<u32> {
-    let digits = input.strip_suffix(b"\n").unwrap_or(input);
-    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+    let text = input.strip_suffix(b"\n").unwrap_or(input);
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let value = digits.iter().try_fold(0u64, |acc, d| {
-        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    let value = digits.iter().try_fold(0u32, |acc, d| {
+        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
     })?;
-    let value = u32::try_from(value).ok()?;
     (min..=max).contains(&value).then_some(value)
 }
 
-/// Logs a refused control-file write, showing at most 32 bytes of it, and at
-/// most 10 such lines per 5 s (the shim's rate limit): bad input from any
-/// writer cannot flood the kernel log.
+/// Logs a refused control-file write (its length, never its bytes) at most 10
+/// times per 5 s for all control files (the shim's rate limit): no writer can
+/// flood the kernel log.
 fn refuse(attr: &str, input: &[u8], expected: &str) -> Error {
     // SAFETY: the shim's function only consults its own static rate-limit state.
-    if !unsafe { shim::rmp_refusal_log_allowed() } {
-        return EINVAL;
-    }
-    let shown = &input[..input.len().min(32)];
-    match core::str::from_utf8(shown) {
-        Ok(s) => pr_err!("{attr}: invalid input {s:?}: expected {expected}\n"),
-        Err(_) => pr_err!("{attr}: invalid non-UTF-8 input: expected {expected}\n"),
+    if unsafe { shim::rmp_refusal_log_allowed() } {
+        pr_err!(
+            "{attr}: invalid input ({} bytes): expected {expected}\n",
+            input.len()
+        );
     }
     EINVAL
 }

@@ -4,7 +4,7 @@
  *
  * The C twin of rust_mempool (module/rust_mempool_main.rs): the same
  * parameters, limits (c_mempool_limits.h mirrors module/limits.rs), log lines
- * and sysfs ABI (module/Documentation/ABI/sysfs-kernel-rust_mempool), under
+ * and sysfs ABI (module/Documentation/ABI/testing/sysfs-kernel-rust_mempool), under
  * its own names so both modules can be loaded at once: module, slab cache and
  * /sys/kernel/ directory are all "c_mempool".
  *
@@ -421,145 +421,26 @@ static int c_mempool_bench_mempool(struct c_mempool *s, unsigned int pairs)
 }
 
 /*
- * Parses a decimal count written to a control file: digits only (one trailing
- * newline allowed, as echo adds), within @lo..=@hi. Stricter than kstrtouint()
- * (no '+', no base prefix), as rust_mempool's parse_count().
+ * Parses a decimal count written to a control file, as kstrtouint() does (an
+ * optional '+', one trailing newline), within @lo..=@hi. kstrtouint() stops at
+ * a NUL, so a write with one inside is refused whole, as rust_mempool does.
  */
 static bool c_mempool_parse_count(const char *buf, size_t len, unsigned int lo,
 				  unsigned int hi, unsigned int *out)
 {
-	u64 value = 0;
-	size_t i;
-
-	if (len && buf[len - 1] == '\n')
-		len--;
-	if (!len || len > 10)
+	if (strnlen(buf, len) != len || kstrtouint(buf, 10, out))
 		return false;
-	for (i = 0; i < len; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
-			return false;
-		value = value * 10 + (buf[i] - '0');
-	}
-	if (value < lo || value > hi)
-		return false;
-	*out = value;
-	return true;
+	return *out >= lo && *out <= hi;
 }
 
 /*
- * Length of the valid UTF-8 sequence at @p (at most @n bytes), its code point
- * in @cp; 0 if invalid or cut short (overlong forms and surrogates are invalid).
+ * Logs a refused control-file write (its length, never its bytes) at most 10
+ * times per 5 s for all control files: no writer can flood the kernel log.
  */
-static size_t c_mempool_utf8(const u8 *p, size_t n, u32 *cp)
+static int c_mempool_refuse(const char *attr, size_t len, const char *expected)
 {
-	u8 lo = 0x80, hi = 0xbf;
-	size_t len, i;
-	u32 v;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		v = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		v = p[0] & 0x0f;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		v = p[0] & 0x07;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (p[i] < lo || p[i] > hi)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*cp = v;
-	return len;
-}
-
-/* Input shown in a refusal, at most this many bytes of it. */
-#define C_MEMPOOL_SHOWN_MAX 32
-
-/*
- * @in quoted the way rust_mempool's `{s:?}` shows it: \0 \t \r \n \\ \" and
- * control characters as \u{hex}, everything else as is. False if @in is not
- * valid UTF-8. @out needs 6 bytes per input byte, plus one.
- */
-static bool c_mempool_quote(const char *in, size_t n, char *out)
-{
-	const u8 *p = (const u8 *)in;
-	size_t len;
-	u32 cp;
-
-	while (n) {
-		len = c_mempool_utf8(p, n, &cp);
-		if (!len)
-			return false;
-		switch (cp) {
-		case '\0':
-			out += sprintf(out, "\\0");
-			break;
-		case '\t':
-			out += sprintf(out, "\\t");
-			break;
-		case '\r':
-			out += sprintf(out, "\\r");
-			break;
-		case '\n':
-			out += sprintf(out, "\\n");
-			break;
-		case '\\':
-		case '"':
-			out += sprintf(out, "\\%c", (char)cp);
-			break;
-		default:
-			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
-				out += sprintf(out, "\\u{%x}", cp);
-			} else {
-				memcpy(out, p, len);
-				out += len;
-			}
-			break;
-		}
-		p += len;
-		n -= len;
-	}
-	*out = '\0';
-	return true;
-}
-
-
-/*
- * Logs a refused control-file write, showing at most 32 bytes of it, and at
- * most 10 such lines per 5 s.
- */
-static int c_mempool_refuse(const char *attr, const char *buf, size_t len, const char *expected)
-{
-	char shown[C_MEMPOOL_SHOWN_MAX * 6 + 1];
-
-	if (!__ratelimit(&c_mempool_refusals))
-		return -EINVAL;
-
-	if (c_mempool_quote(buf, min_t(size_t, len, C_MEMPOOL_SHOWN_MAX), shown))
-		pr_err("%s: invalid input \"%s\": expected %s\n", attr, shown, expected);
-	else
-		pr_err("%s: invalid non-UTF-8 input: expected %s\n", attr, expected);
+	if (__ratelimit(&c_mempool_refusals))
+		pr_err("%s: invalid input (%zu bytes): expected %s\n", attr, len, expected);
 	return -EINVAL;
 }
 
@@ -640,7 +521,7 @@ static ssize_t _name##_store(struct kobject *kobj, struct kobj_attribute *attr,	
 	int err;								\
 										\
 	if (!c_mempool_parse_count(buf, len, _lo, _hi, &n))			\
-		return c_mempool_refuse(#_name, buf, len, _expected);		\
+		return c_mempool_refuse(#_name, len, _expected);		\
 	mutex_lock(&s->lock);							\
 	err = _op(s, n);							\
 	mutex_unlock(&s->lock);							\
@@ -669,7 +550,7 @@ static ssize_t release_store(struct kobject *kobj, struct kobj_attribute *attr,
 	int err;
 
 	if (!all && !c_mempool_parse_count(buf, len, 1, MEMPOOL_HOLD_MAX, &n))
-		return c_mempool_refuse("release", buf, len,
+		return c_mempool_refuse("release", len,
 					"a count 1..=" __stringify(MEMPOOL_HOLD_MAX) " or `all`");
 	mutex_lock(&s->lock);
 	err = c_mempool_release(s, all ? s->held_len : n);

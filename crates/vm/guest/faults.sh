@@ -75,7 +75,7 @@ check_refused "resize 0 (mempool_resize would BUG): EINVAL" 1 "Invalid argument"
 check_refused "hold above 65536: EINVAL" 1 "Invalid argument" write_to $SYSFS/hold 65537
 check_refused "mempoolctl resize 0 refused before the kernel" 1 "min_nr=0 is out of range" mempoolctl resize 0
 check_refused "mempoolctl release garbage" 1 "release takes a count or \`all\`" mempoolctl release lots
-check_log "a refused write is logged with its reason" "$MODULE: resize: invalid input \"0.n\": expected a min_nr 1..=4096"
+check_log "a refused write is logged with its reason" "$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096"
 check_consistent "counters consistent after bad writes"
 
 # --- unload while a sysfs file is open: the file goes stale, nothing crashes
@@ -119,9 +119,19 @@ check_eq "reserve_refilled 6" 6 cat $SYSFS/reserve_refilled
 check "bench_mempool with the slab failing: the reserve path" sh -c "echo 1000 > $SYSFS/bench_mempool && grep -Eq '^pairs=1000 mempool_ns=[1-9]' $SYSFS/bench_mempool_result"
 check_eq "the reserve is full again after it" 6 cat $SYSFS/curr_nr
 check_refused "bench with the slab failing: its raw-cache contender cannot allocate (ENOMEM)" 1 "Cannot allocate memory" write_to $SYSFS/bench 10
+# reserve_served and reserve_refilled count hold and release only (the ABI
+# says so): bench's pairs move the reserve without being counted.
+check_eq "bench_mempool's pairs are not counted: reserve_served still 6" 6 cat $SYSFS/reserve_served
+check "hold 6 with the slab failing: from the reserve again" write_to $SYSFS/hold 6
+check_eq "reserve empty again" 0 cat $SYSFS/curr_nr
 check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > $SLAB/failslab && echo N > $FS/cache-filter"
+check "bench 100 with the slab healthy" write_to $SYSFS/bench 100
+check_eq "bench's frees refilled the reserve: curr_nr 6" 6 cat $SYSFS/curr_nr
+check_eq "not counted: reserve_refilled still 6" 6 cat $SYSFS/reserve_refilled
+check "release all: the slab takes them back" write_to $SYSFS/release all
+check_eq "reserve_refilled still 6, curr_nr 6" "6 6" sh -c "echo \$(cat $SYSFS/reserve_refilled $SYSFS/curr_nr)"
 check "hold 3 with the slab healthy" sh -c "echo 3 > $SYSFS/hold"
-check_eq "slab served them: reserve_served unchanged" 6 cat $SYSFS/reserve_served
+check_eq "slab served them: reserve_served unchanged (12)" 12 cat $SYSFS/reserve_served
 check_eq "reserve still full" 6 cat $SYSFS/curr_nr
 check "unload after the guarantee test" mempoolctl unload
 SKIP_REASON=
