@@ -128,13 +128,8 @@ fn add_kernel(root: &Path, kernel: &DebianKernel) -> Result<String> {
             kernel.archive, kernel.series
         )
     })?;
-    // It goes into a shell line below: only what Debian's release names use.
-    if !release
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ".+~-".contains(c))
-    {
-        bail!("unexpected kernel release name {release:?}");
-    }
+    // It goes into a shell line below.
+    stock::plain_release(&release)?;
     say(format!(
         "{}: installing linux-headers-{release} from {} (log: {})",
         kernel.debian,

@@ -673,13 +673,10 @@ fn dkms_install_for(root: &Path, release: &str) -> Result<(Option<i32>, String)>
 /// to a rustc the chroot does not have, built with an empty cache. Its exit
 /// code and output; the copy and the cache are removed again.
 pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, String)> {
-    // Only characters a release name has: both go into a shell line.
-    if !release
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ".+~-".contains(c))
-        || claimed.contains(['"', '\\', '/', '$', '`'])
-    {
-        bail!("unexpected release {release:?} or rustc text {claimed:?}");
+    // Both go into a shell line.
+    plain_release(release)?;
+    if claimed.contains(['"', '\\', '/', '$', '`', '\'']) {
+        bail!("unexpected rustc text {claimed:?}");
     }
     let script = format!(
         "set -e; d=$(mktemp -d /root/another-rustc.XXXXXX); \
@@ -690,12 +687,7 @@ pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, 
          ls \"$d/module\"/*.ko 2>/dev/null && echo 'a .ko was built'; \
          rm -rf \"$d\"; exit $rc"
     );
-    let out = in_chroot(root, &["sh", "-c", &script])
-        .output()
-        .context("running chroot")?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    Ok((out.status.code().unwrap_or(-1), text))
+    sh_in_chroot(root, &script)
 }
 
 /// A first Rust `build` with an empty cache of its own, interrupted like a
@@ -703,12 +695,7 @@ pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, 
 /// metadata regeneration; then a second `build`. Its exit code and the output
 /// of both; the cache and the copy are removed again.
 pub fn interrupted_regeneration(root: &Path, release: &str, after: u32) -> Result<(i32, String)> {
-    if !release
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ".+~-".contains(c))
-    {
-        bail!("unexpected release {release:?}");
-    }
+    plain_release(release)?;
     let script = format!(
         "set -e; d=$(mktemp -d /root/interrupted.XXXXXX); k=/lib/modules/{release}/build; \
          mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
@@ -719,12 +706,30 @@ pub fn interrupted_regeneration(root: &Path, release: &str, after: u32) -> Resul
          rm -rf \"$d\"; exit $rc"
     );
     let _proc = Mounts::proc(root)?;
-    let out = in_chroot(root, &["sh", "-c", &script])
+    sh_in_chroot(root, &script)
+}
+
+/// `sh -c script` in the chroot: its exit code and output (stdout, then stderr).
+fn sh_in_chroot(root: &Path, script: &str) -> Result<(i32, String)> {
+    let out = in_chroot(root, &["sh", "-c", script])
         .output()
         .context("running chroot")?;
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     Ok((out.status.code().unwrap_or(-1), text))
+}
+
+/// Refuses a kernel release name with characters Debian's do not have: such
+/// names go into shell lines.
+pub(crate) fn plain_release(release: &str) -> Result<()> {
+    if release
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".+~-".contains(c))
+    {
+        Ok(())
+    } else {
+        bail!("unexpected kernel release name {release:?}")
+    }
 }
 
 /// `dpkg --verify` of the packages whose trees the builds read: empty when
