@@ -22,6 +22,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::Mutex,
+    time::{Instant, Monotonic},
 };
 
 /// Parameter limits shared with mempoolctl (`module/limits.rs`).
@@ -39,11 +40,11 @@ module! {
     license: "GPL",
     params: {
         min_nr: u32 {
-            default: 6,
+            default: crate::limits::MIN_NR_DEFAULT,
             description: "Elements the mempool keeps in reserve (1..=4096)",
         },
         object_size: u32 {
-            default: 10240,
+            default: crate::limits::OBJECT_SIZE_DEFAULT,
             description: "Slab object size in bytes (8..=131072)",
         },
     },
@@ -292,11 +293,6 @@ impl Drop for KmallocBuf {
     }
 }
 
-fn now_ns() -> i64 {
-    // SAFETY: `ktime_get` has no preconditions.
-    unsafe { bindings::ktime_get() }
-}
-
 /// Yields the CPU every 1024th iteration of a long loop under the mutex.
 fn resched_every(i: impl Into<u64>) {
     if i.into() % 1024 == 1023 {
@@ -307,7 +303,7 @@ fn resched_every(i: impl Into<u64>) {
 
 /// Times `n` iterations of `pair`, yielding the CPU now and then; ns per iteration.
 fn time_pairs(n: u32, mut pair: impl FnMut() -> Result) -> Result<u64> {
-    let start = now_ns();
+    let start = Instant::<Monotonic>::now();
     for i in 0..n {
         pair()?;
         if i % 4096 == 4095 {
@@ -315,7 +311,7 @@ fn time_pairs(n: u32, mut pair: impl FnMut() -> Result) -> Result<u64> {
             unsafe { shim::rmp_cond_resched() };
         }
     }
-    let elapsed = u64::try_from(now_ns() - start).unwrap_or(0);
+    let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
     Ok(elapsed / u64::from(n.max(1)))
 }
 
@@ -609,39 +605,55 @@ impl Inner {
     }
 }
 
-/// The module's sysfs directory, `/sys/kernel/rust_mempool/`.
+/// The state and the sysfs directory whose files reach it, pinned together:
+/// the registration points into `state`, and [`PinnedDrop`] removes it,
+/// draining every running show/store, before `state` drops. The order is the
+/// type's, not a convention.
 ///
 /// # Invariants
 ///
-/// `handle` is a live registration whose callbacks reach the state passed to `new`.
-struct SysfsDir {
-    handle: NonNull<c_void>,
+/// `sysfs` is a live registration whose callbacks reach `state`.
+#[pin_data(PinnedDrop)]
+struct Registration {
+    #[pin]
+    state: Mutex<Inner>,
+    sysfs: NonNull<c_void>,
 }
 
-// SAFETY: the registration is only created and destroyed, never shared mutably.
-unsafe impl Send for SysfsDir {}
+// SAFETY: the registration handle is only created and destroyed; the state is
+// behind its mutex.
+unsafe impl Send for Registration {}
 // SAFETY: as above.
-unsafe impl Sync for SysfsDir {}
+unsafe impl Sync for Registration {}
 
-impl SysfsDir {
-    /// # Safety
-    ///
-    /// `state` must stay valid until the returned value is dropped.
-    unsafe fn new(name: &'static CStr, state: &Mutex<Inner>) -> Result<Self> {
-        let ctx = core::ptr::from_ref(state).cast_mut().cast::<c_void>();
-        // SAFETY: `name` is static; `ctx` outlives the registration per this function's contract.
-        let handle = from_err_ptr(unsafe { shim::rmp_sysfs_create(name.as_char_ptr(), ctx) })
-            .inspect_err(|e| pr_err!("creating /sys/kernel/{name:?} failed: {e:?}\n"))?;
-        let handle = NonNull::new(handle).ok_or(ENOMEM)?;
-        // INVARIANT: `handle` is the live registration just made.
-        Ok(Self { handle })
+impl Registration {
+    /// Pins `inner` and publishes `/sys/kernel/<name>/` on it.
+    fn new(name: &'static CStr, inner: Inner) -> impl PinInit<Self, Error> {
+        try_pin_init!(&this in Self {
+            state <- new_mutex!(inner),
+            sysfs: {
+                // SAFETY: `state` is initialised above and pinned in `this`,
+                // which outlives the registration (`PinnedDrop` removes it first).
+                let state = unsafe { &raw const (*this.as_ptr()).state };
+                let ctx = state.cast_mut().cast::<c_void>();
+                // SAFETY: `name` is static; `ctx` stays valid until `PinnedDrop`.
+                let handle = from_err_ptr(unsafe { shim::rmp_sysfs_create(name.as_char_ptr(), ctx) })
+                    .inspect_err(|e| pr_err!("creating /sys/kernel/{name:?} failed: {e:?}\n"))?;
+                let handle = NonNull::new(handle).ok_or(ENOMEM)?;
+                // SAFETY: `state` is initialised (see above).
+                unsafe { &*state }.lock().loaded = true;
+                handle
+            },
+        })
     }
 }
 
-impl Drop for SysfsDir {
-    fn drop(&mut self) {
-        // SAFETY: `handle` is live; removal waits for running show/store calls.
-        unsafe { shim::rmp_sysfs_destroy(self.handle.as_ptr()) };
+#[pinned_drop]
+impl PinnedDrop for Registration {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: by the type invariant `sysfs` is live; removal waits for
+        // running show/store calls, so none reaches `state` after this.
+        unsafe { shim::rmp_sysfs_destroy(self.sysfs.as_ptr()) };
     }
 }
 
@@ -649,7 +661,7 @@ impl Drop for SysfsDir {
 ///
 /// # Safety
 ///
-/// `ctx` must be the pointer registered by [`SysfsDir::new`], still registered.
+/// `ctx` must be the pointer registered by [`Registration::new`], still registered.
 unsafe fn state_of<'a>(ctx: *mut c_void) -> &'a Mutex<Inner> {
     // SAFETY: per the contract, `ctx` points at the live `Mutex<Inner>`.
     unsafe { &*ctx.cast::<Mutex<Inner>>() }
@@ -659,7 +671,7 @@ unsafe fn state_of<'a>(ctx: *mut c_void) -> &'a Mutex<Inner> {
 ///
 /// # Safety
 ///
-/// `ctx` must be the context registered by [`SysfsDir::new`] while that
+/// `ctx` must be the context registered by [`Registration::new`] while that
 /// registration lives (sysfs drains readers before it is removed); `attr` must
 /// be a NUL-terminated string valid for the call; `buf` must be the PAGE_SIZE
 /// buffer sysfs hands to `show`.
@@ -686,7 +698,7 @@ unsafe extern "C" fn rust_mempool_show(
 ///
 /// # Safety
 ///
-/// `ctx` must be the context registered by [`SysfsDir::new`] while that
+/// `ctx` must be the context registered by [`Registration::new`] while that
 /// registration lives; `attr` must be a NUL-terminated string valid for the
 /// call; `buf` must point at `len` readable bytes (what sysfs hands `store`).
 #[no_mangle]
@@ -708,57 +720,53 @@ unsafe extern "C" fn rust_mempool_store(
     }
 }
 
-/// The loaded module. Fields drop in declaration order, which is the only safe
-/// teardown: sysfs first (no reader can reach the state), then the state
-/// (held elements back to the pool, then `mempool_destroy`, then `kmem_cache_destroy`).
+/// The loaded module: its registration owns the state (see [`Registration`]).
+#[pin_data]
 struct RustMempool {
-    _sysfs: SysfsDir,
-    _state: Pin<KBox<Mutex<Inner>>>,
+    #[pin]
+    registration: Registration,
 }
 
-impl kernel::Module for RustMempool {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let min_nr = module_parameters::min_nr.value();
-        let object_size = module_parameters::object_size.value();
-        validate_params(min_nr, object_size)?;
-
-        let cache = Cache::new(CACHE_NAME, object_size)?;
-        pr_info!(
-            "kmem_cache {:?} created: kmem_cache_size = {}\n",
-            CACHE_NAME,
-            cache.object_size()
-        );
-        let pool = Pool::new(min_nr, cache)?;
-        pr_info!(
-            "mempool created: min_nr = {}, curr_nr = {}\n",
-            pool.min_nr(),
-            pool.curr_nr()
-        );
-        let state = KBox::pin_init(
-            new_mutex!(Inner {
-                held: KVVec::new(),
-                pool,
-                object_size,
-                alloc_total: 0,
-                free_total: 0,
-                alloc_failed: 0,
-                reserve_served: 0,
-                reserve_refilled: 0,
-                bench: None,
-                bench_mempool: None,
-                loaded: false,
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: `_sysfs` is declared before `_state` in `RustMempool`, so it is
-        // dropped (and its callbacks drained) before the state it points at; the
-        // state is pinned in a box, so its address is stable.
-        let sysfs = unsafe { SysfsDir::new(SYSFS_NAME, &state)? };
-        state.lock().loaded = true;
-        pr_info!("loaded: /sys/kernel/rust_mempool ready\n");
-        Ok(Self {
-            _sysfs: sysfs,
-            _state: state,
+impl kernel::InPlaceModule for RustMempool {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            registration <- {
+                let min_nr = module_parameters::min_nr.value();
+                let object_size = module_parameters::object_size.value();
+                validate_params(min_nr, object_size)?;
+                let cache = Cache::new(CACHE_NAME, object_size)?;
+                pr_info!(
+                    "kmem_cache {:?} created: kmem_cache_size = {}\n",
+                    CACHE_NAME,
+                    cache.object_size()
+                );
+                let pool = Pool::new(min_nr, cache)?;
+                pr_info!(
+                    "mempool created: min_nr = {}, curr_nr = {}\n",
+                    pool.min_nr(),
+                    pool.curr_nr()
+                );
+                Registration::new(
+                    SYSFS_NAME,
+                    Inner {
+                        held: KVVec::new(),
+                        pool,
+                        object_size,
+                        alloc_total: 0,
+                        free_total: 0,
+                        alloc_failed: 0,
+                        reserve_served: 0,
+                        reserve_refilled: 0,
+                        bench: None,
+                        bench_mempool: None,
+                        loaded: false,
+                    },
+                )
+            },
+        })
+        .pin_chain(|_| {
+            pr_info!("loaded: /sys/kernel/rust_mempool ready\n");
+            Ok(())
         })
     }
 }
