@@ -77,6 +77,14 @@ mod shim {
         pub(crate) fn rmp_pool_curr_nr(pool: *mut bindings::mempool) -> c_int;
         pub(crate) fn rmp_pool_min_nr(pool: *mut bindings::mempool) -> c_int;
         pub(crate) fn rmp_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
+        pub(crate) fn rmp_cache_alloc(
+            cache: *mut bindings::kmem_cache,
+            flags: bindings::gfp_t,
+        ) -> *mut c_void;
+        pub(crate) fn rmp_pool_alloc(
+            pool: *mut bindings::mempool,
+            flags: bindings::gfp_t,
+        ) -> *mut c_void;
         pub(crate) fn rmp_cond_resched();
         pub(crate) fn rmp_refusal_log_allowed() -> bool;
         pub(crate) fn rmp_sysfs_create(name: *const c_char, ctx: *mut c_void) -> *mut c_void;
@@ -143,8 +151,9 @@ impl Cache {
 
     /// One object straight from the cache (bypassing any pool); freed on drop.
     fn alloc(&self, flags: Gfp) -> Option<CacheObject<'_>> {
-        // SAFETY: `self.ptr` is live by the type invariant.
-        let ptr = unsafe { bindings::kmem_cache_alloc_noprof(self.ptr.as_ptr(), flags.0) };
+        // SAFETY: `self.ptr` is live by the type invariant. Through the C macro,
+        // so allocation profiling (/proc/allocinfo) sees it as it sees the C twin's.
+        let ptr = unsafe { shim::rmp_cache_alloc(self.ptr.as_ptr(), flags.0) };
         NonNull::new(ptr).map(|ptr| CacheObject { ptr, cache: self })
     }
 }
@@ -220,8 +229,9 @@ impl Pool {
     /// `mempool_alloc`. Pass a non-sleeping `flags` (GFP_NOWAIT) unless an
     /// endless wait for a free element is acceptable: GFP_KERNEL never fails.
     fn alloc(&self, flags: Gfp) -> Option<PoolElement<'_>> {
-        // SAFETY: `self.ptr` is live by the type invariant.
-        let ptr = unsafe { bindings::mempool_alloc_noprof(self.ptr.as_ptr(), flags.0) };
+        // SAFETY: `self.ptr` is live by the type invariant. Through the C macro,
+        // as for the cache.
+        let ptr = unsafe { shim::rmp_pool_alloc(self.ptr.as_ptr(), flags.0) };
         NonNull::new(ptr).map(|ptr| PoolElement { ptr, pool: self })
     }
 

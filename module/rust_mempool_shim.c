@@ -53,6 +53,21 @@ void *rmp_kmalloc(size_t size, gfp_t flags)
 	return kmalloc(size, flags);
 }
 
+/*
+ * The allocation macros (kmem_cache_alloc, mempool_alloc) wrap the _noprof
+ * functions in alloc_hooks(): called from here, /proc/allocinfo accounts the
+ * Rust module's allocations at this file, as it does the C twin's at its own.
+ */
+void *rmp_cache_alloc(struct kmem_cache *cache, gfp_t flags)
+{
+	return kmem_cache_alloc(cache, flags);
+}
+
+void *rmp_pool_alloc(struct mempool *pool, gfp_t flags)
+{
+	return mempool_alloc(pool, flags);
+}
+
 void rmp_cond_resched(void)
 {
 	cond_resched();

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * C shim of rust_mempool: only what Rust cannot call directly -- macros
- * (kmem_cache_create, mempool_create, kmalloc, cond_resched), the pool
+ * (kmem_cache_create, mempool_create, kmalloc, kmem_cache_alloc,
+ * mempool_alloc, cond_resched), the pool
  * lock, the log rate limit and the sysfs attribute table. All logic lives in Rust.
  */
 #ifndef RUST_MEMPOOL_SHIM_H
@@ -17,6 +18,8 @@ struct mempool *rmp_pool_create(int min_nr, struct kmem_cache *cache);
 int rmp_pool_curr_nr(struct mempool *pool);
 int rmp_pool_min_nr(struct mempool *pool);
 void *rmp_kmalloc(size_t size, gfp_t flags);
+void *rmp_cache_alloc(struct kmem_cache *cache, gfp_t flags);
+void *rmp_pool_alloc(struct mempool *pool, gfp_t flags);
 void rmp_cond_resched(void);
 /* Whether a refused control-file write may be logged: at most 10 lines per 5 s. */
 bool rmp_refusal_log_allowed(void);
