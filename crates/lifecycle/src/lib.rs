@@ -5,11 +5,12 @@
 //! `EINVAL`. After an unload, proof that nothing was left behind.
 
 use kmsg::LogLine;
-use modctl::{Control, ControlError, KernelOps, LifecycleError, ModuleParams, SysRoot};
+use modctl::{Control, ControlError, KernelOps, ModuleParams, SysRoot};
 use nix::errno::Errno;
 use std::fmt;
 use std::path::Path;
 
+pub mod explain;
 #[cfg(test)]
 mod tests;
 
@@ -21,12 +22,32 @@ pub struct Target<'a> {
     pub module: &'a str,
 }
 
+/// Why a step failed: the one error type the CLI shows, every kernel errno
+/// with its cause and fix (from [`explain`]).
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
+    /// Refused before the kernel was asked (parameters, the `.ko`, state).
     #[error(transparent)]
-    Lifecycle(#[from] LifecycleError),
+    Precondition(modctl::Error),
+    /// The kernel refused `op` (load or unload).
+    #[error("{op} failed: {errno}: {cause}; fix: {fix}")]
+    Kernel {
+        op: &'static str,
+        errno: Errno,
+        cause: String,
+        fix: String,
+    },
     #[error(transparent)]
-    Control(#[from] ControlError),
+    ControlMissing(ControlError),
+    /// The module refused a control-file write.
+    #[error("writing {value:?} to {}: {errno}: {cause}; fix: {fix}", path.display())]
+    ControlRefused {
+        path: std::path::PathBuf,
+        value: String,
+        errno: Errno,
+        cause: &'static str,
+        fix: &'static str,
+    },
     #[error("unloaded, but slab cache {cache} still exists: the module leaked it (destroyed the cache with objects in it, or not at all)")]
     CacheLeft { cache: String },
     #[error("unloaded, but the kernel reported {} problem line(s): {}", lines.len(), lines.join(" | "))]
@@ -58,8 +79,9 @@ impl Failure {
     /// The errno the kernel returned, if the step got that far.
     pub fn errno(&self) -> Option<Errno> {
         match &*self.error {
-            StepError::Lifecycle(e) => e.errno(),
-            StepError::Control(e) => e.errno(),
+            StepError::Kernel { errno, .. } | StepError::ControlRefused { errno, .. } => {
+                Some(*errno)
+            }
             _ => None,
         }
     }
@@ -93,8 +115,22 @@ pub fn load(t: &Target, ko: &Path, params: &ModuleParams) -> Result<Vec<LogLine>
         Ok(()) => Ok(log),
         Err(error) => {
             let details = explain_load_failure(t, &error, ko, &log);
+            let error = match error {
+                modctl::Error::Load { errno, eperm } => {
+                    let release = t.kernel.release();
+                    let (cause, fix) =
+                        explain::load(errno, t.module, ko, &release, &eperm, !log.is_empty());
+                    StepError::Kernel {
+                        op: "load",
+                        errno,
+                        cause,
+                        fix,
+                    }
+                }
+                e => StepError::Precondition(e),
+            };
             Err(Failure {
-                error: Box::new(error.into()),
+                error: Box::new(error),
                 details,
                 log,
             })
@@ -105,12 +141,12 @@ pub fn load(t: &Target, ko: &Path, params: &ModuleParams) -> Result<Vec<LogLine>
 /// The facts behind a failed load.
 fn explain_load_failure(
     t: &Target,
-    error: &LifecycleError,
+    error: &modctl::Error,
     ko: &Path,
     log: &[LogLine],
 ) -> Vec<String> {
     let mut details = Vec::new();
-    let already = matches!(error, LifecycleError::AlreadyLoaded { .. })
+    let already = matches!(error, modctl::Error::AlreadyLoaded { .. })
         || error.errno() == Some(Errno::EEXIST);
     if already {
         match stats::read_stats(t.root, t.module) {
@@ -171,7 +207,19 @@ pub fn unload(t: &Target, wait: bool) -> Result<Unloaded, Failure> {
         log,
     };
     if let Err(e) = result {
-        return Err(failure(e.into(), Vec::new(), log));
+        let error = match e {
+            modctl::Error::Unload { errno, state } => {
+                let (cause, fix) = explain::unload(errno, t.module, &state);
+                StepError::Kernel {
+                    op: "unload",
+                    errno,
+                    cause,
+                    fix,
+                }
+            }
+            e => StepError::Precondition(e),
+        };
+        return Err(failure(error, Vec::new(), log));
     }
     if sys.path(&format!("sys/kernel/slab/{}", t.module)).exists() {
         return Err(failure(
@@ -224,8 +272,26 @@ pub fn control(t: &Target, control: Control, value: &str) -> Result<Vec<LogLine>
                 .filter(|l| l.level.is_some_and(|lv| lv <= 4))
                 .map(|l| format!("the module said: {}", l.message))
                 .collect();
+            let error = match e {
+                ControlError::Refused {
+                    control,
+                    path,
+                    value,
+                    errno,
+                } => {
+                    let (cause, fix) = explain::control(control, errno);
+                    StepError::ControlRefused {
+                        path,
+                        value,
+                        errno,
+                        cause,
+                        fix,
+                    }
+                }
+                e => StepError::ControlMissing(e),
+            };
             Err(Failure {
-                error: Box::new(e.into()),
+                error: Box::new(error),
                 details,
                 log,
             })

@@ -38,13 +38,13 @@ impl fmt::Display for Control {
 pub enum ControlError {
     #[error("{} does not exist: {module} is not loaded; load it with `mempoolctl load`", path.display())]
     NotLoaded { module: String, path: PathBuf },
-    #[error("writing {value:?} to {}: {errno}: {cause}; fix: {fix}", path.display())]
+    /// The module refused the write with `errno`.
+    #[error("writing {value:?} to {}: {errno}", path.display())]
     Refused {
+        control: Control,
         path: PathBuf,
         value: String,
         errno: Errno,
-        cause: String,
-        fix: String,
     },
 }
 
@@ -54,44 +54,6 @@ impl ControlError {
             Self::Refused { errno, .. } => Some(*errno),
             Self::NotLoaded { .. } => None,
         }
-    }
-}
-
-/// Cause and fix for a refused write, by control and errno.
-fn explain(control: Control, errno: Errno) -> (&'static str, &'static str) {
-    match (control, errno) {
-        (_, Errno::EACCES | Errno::EPERM) => (
-            "control files are writable by root only (mode 0200)",
-            "run as root",
-        ),
-        (Control::Hold, Errno::ENOMEM) => (
-            "the slab allocator failed and the reserve is empty: the pool is exhausted",
-            "release held elements (mempoolctl release all) or resize the reserve up",
-        ),
-        (Control::Hold, Errno::ENOSPC) => (
-            "all held elements together would pin more than the module's 256 MiB cap (HELD_BYTES_MAX)",
-            "release held elements first (mempoolctl release all)",
-        ),
-        (Control::Resize, Errno::ENOMEM) => (
-            "the kernel could not allocate the larger reserve array",
-            "try a smaller min_nr or free memory",
-        ),
-        (Control::Release, Errno::EINVAL) => (
-            "the value is not a count or `all`, or it is more than the elements held",
-            "check in_use with mempoolctl stats",
-        ),
-        (_, Errno::EINVAL) => (
-            "the module refused the value (its reason is in the log lines above)",
-            "pass a number in the range the module names",
-        ),
-        (_, Errno::ENODEV) => (
-            "the module is being unloaded",
-            "load it again with mempoolctl load",
-        ),
-        _ => (
-            "the module returned an unexpected error",
-            "see mempoolctl log",
-        ),
     }
 }
 
@@ -109,16 +71,11 @@ pub fn write(
             path,
         });
     }
-    std::fs::write(&path, value).map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(0));
-        let (cause, fix) = explain(control, errno);
-        ControlError::Refused {
-            path,
-            value: value.to_owned(),
-            errno,
-            cause: cause.to_owned(),
-            fix: fix.to_owned(),
-        }
+    std::fs::write(&path, value).map_err(|e| ControlError::Refused {
+        control,
+        path,
+        value: value.to_owned(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
     })
 }
 
@@ -142,23 +99,5 @@ mod tests {
         std::fs::write(dir.join("hold"), "").unwrap();
         write(&sys, "rust_mempool", Control::Hold, "3").unwrap();
         assert_eq!(std::fs::read_to_string(dir.join("hold")).unwrap(), "3");
-    }
-
-    #[test]
-    fn every_errno_has_a_cause_and_fix() {
-        assert_eq!(
-            explain(Control::Hold, Errno::ENOMEM).1,
-            "release held elements (mempoolctl release all) or resize the reserve up"
-        );
-        assert!(explain(Control::Resize, Errno::EACCES)
-            .0
-            .contains("root only"));
-        assert!(explain(Control::Release, Errno::EINVAL)
-            .0
-            .contains("more than the elements held"));
-        assert!(explain(Control::Bench, Errno::EINVAL)
-            .0
-            .contains("refused the value"));
-        assert_eq!(explain(Control::Bench, Errno::EIO).1, "see mempoolctl log");
     }
 }

@@ -1,6 +1,7 @@
-//! Module lifecycle: parameters (validated against the module's own limits),
-//! `finit_module`/`delete_module` behind [`KernelOps`], and module state read
-//! from a sysfs root so tests run against fake trees.
+//! The kernel interface of the module: parameters (validated against the
+//! module's own limits), `finit_module`/`delete_module` behind [`KernelOps`],
+//! the control files, and module state and load policy read from a root, so
+//! tests run against fake trees. Errors are facts; `lifecycle` explains them.
 
 pub mod control;
 pub mod errors;
@@ -11,7 +12,7 @@ pub mod policy;
 pub mod state;
 
 pub use control::{Control, ControlError};
-pub use errors::{explain_load, explain_unload, LifecycleError};
+pub use errors::Error;
 pub use flavor::Flavor;
 pub use ops::{KernelOps, NixKernel};
 pub use params::{ModuleParams, ParamError};
@@ -28,29 +29,29 @@ pub fn load(
     ko: &Path,
     name: &str,
     params: &ModuleParams,
-) -> Result<(), LifecycleError> {
+) -> Result<(), Error> {
     params.validate()?;
     // Opened here, so a file-system error is never read as the kernel's errno.
     if let Err(e) = std::fs::File::open(ko) {
         let errno = Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EIO as i32));
         return Err(match errno {
-            Errno::ENOENT => LifecycleError::MissingKo {
+            Errno::ENOENT => Error::MissingKo {
                 path: ko.to_owned(),
             },
-            errno => LifecycleError::UnreadableKo {
+            errno => Error::UnreadableKo {
                 path: ko.to_owned(),
                 errno,
             },
         });
     }
     if ko.is_dir() {
-        return Err(LifecycleError::UnreadableKo {
+        return Err(Error::UnreadableKo {
             path: ko.to_owned(),
             errno: Errno::EISDIR,
         });
     }
     if let Some(state) = sys.module(name) {
-        return Err(LifecycleError::AlreadyLoaded {
+        return Err(Error::AlreadyLoaded {
             name: name.to_owned(),
             state,
         });
@@ -62,18 +63,18 @@ pub fn load(
         } else {
             policy::EpermCause::Unknown
         };
-        explain_load(errno, name, ko, &ops.release(), &eperm)
+        Error::Load { errno, eperm }
     })?;
     wait_live(sys, name, Duration::from_secs(5))
 }
 
-fn wait_live(sys: &SysRoot, name: &str, limit: Duration) -> Result<(), LifecycleError> {
+fn wait_live(sys: &SysRoot, name: &str, limit: Duration) -> Result<(), Error> {
     let start = Instant::now();
     loop {
         match sys.module(name).and_then(|s| s.initstate) {
             Some(s) if s == "live" => return Ok(()),
             _ if start.elapsed() > limit => {
-                return Err(LifecycleError::NotLive {
+                return Err(Error::NotLive {
                     name: name.to_owned(),
                 })
             }
@@ -83,21 +84,16 @@ fn wait_live(sys: &SysRoot, name: &str, limit: Duration) -> Result<(), Lifecycle
 }
 
 /// Unloads `name`; with `wait`, blocks until its references are gone.
-pub fn unload(
-    ops: &dyn KernelOps,
-    sys: &SysRoot,
-    name: &str,
-    wait: bool,
-) -> Result<(), LifecycleError> {
+pub fn unload(ops: &dyn KernelOps, sys: &SysRoot, name: &str, wait: bool) -> Result<(), Error> {
     let Some(state) = sys.module(name) else {
-        return Err(LifecycleError::NotLoaded {
+        return Err(Error::NotLoaded {
             name: name.to_owned(),
         });
     };
     ops.delete_module(name, wait)
-        .map_err(|errno| explain_unload(errno, name, &state))?;
+        .map_err(|errno| Error::Unload { errno, state })?;
     if sys.module(name).is_some() {
-        return Err(LifecycleError::StillPresent {
+        return Err(Error::StillPresent {
             name: name.to_owned(),
         });
     }
