@@ -206,26 +206,22 @@ fn prepare() -> Result<Parts> {
     prepare_with(test_kernel, &repo_root())
 }
 
-/// Runs `mempoolctl vm` with both modules in the guest, driving `flavor`'s
-/// (`ko` replaces that flavor's module, e.g. with a broken build); returns its exit code.
-fn vm(
-    parts: &Parts,
+/// `ctl --flavor <flavor> vm --kernel <kernel> --ko <each> --scenario <scenario> <extra>`;
+/// its exit code.
+fn run_vm(
+    ctl: &Path,
+    kernel: &Path,
+    kos: &[&Path],
     flavor: &str,
-    ko: Option<&Path>,
     scenario: &str,
     extra: &[String],
 ) -> Result<i32> {
-    let (own, other) = match flavor {
-        "c" => (ko.unwrap_or(&parts.c_ko), &parts.rust_ko),
-        _ => (ko.unwrap_or(&parts.rust_ko), &parts.c_ko),
-    };
-    let status = Command::new(&parts.ctl)
-        .args(["--flavor", flavor, "vm", "--kernel"])
-        .arg(&parts.kernel.bzimage)
-        .arg("--ko")
-        .arg(own)
-        .arg("--ko")
-        .arg(other)
+    let mut c = Command::new(ctl);
+    c.args(["--flavor", flavor, "vm", "--kernel"]).arg(kernel);
+    for ko in kos {
+        c.arg("--ko").arg(ko);
+    }
+    let status = c
         .args(["--scenario", scenario])
         .args(extra)
         .status()
@@ -233,8 +229,39 @@ fn vm(
     Ok(status.code().unwrap_or(1))
 }
 
+/// `flavor`'s module first, then its twin: (own, other).
+fn twins<'a>(flavor: &str, rust: &'a Path, c: &'a Path) -> [&'a Path; 2] {
+    match flavor {
+        "c" => [c, rust],
+        _ => [rust, c],
+    }
+}
+
+/// Runs `scenario` on the test kernel with both modules in the guest, driving
+/// `flavor`'s (`ko` replaces that flavor's module, e.g. with a broken build).
+fn vm(
+    parts: &Parts,
+    flavor: &str,
+    ko: Option<&Path>,
+    scenario: &str,
+    extra: &[String],
+) -> Result<i32> {
+    let mut kos = twins(flavor, &parts.rust_ko, &parts.c_ko);
+    if let Some(ko) = ko {
+        kos[0] = ko;
+    }
+    run_vm(
+        &parts.ctl,
+        &parts.kernel.bzimage,
+        &kos,
+        flavor,
+        scenario,
+        extra,
+    )
+}
+
 /// Runs `scenario` on Debian's stock kernel driving `flavor`'s module, both
-/// twins in the guest; returns the exit code.
+/// twins in the guest.
 fn stock_vm(
     ctl: &Path,
     parts: &stock::StockParts,
@@ -242,22 +269,8 @@ fn stock_vm(
     scenario: &str,
     extra: &[String],
 ) -> Result<i32> {
-    let (own, other) = match flavor {
-        "c" => (&parts.c_ko, &parts.rust_ko),
-        _ => (&parts.rust_ko, &parts.c_ko),
-    };
-    let status = Command::new(ctl)
-        .args(["--flavor", flavor, "vm", "--kernel"])
-        .arg(&parts.vmlinuz)
-        .arg("--ko")
-        .arg(own)
-        .arg("--ko")
-        .arg(other)
-        .args(["--scenario", scenario])
-        .args(extra)
-        .status()
-        .context("running mempoolctl vm")?;
-    Ok(status.code().unwrap_or(1))
+    let kos = twins(flavor, &parts.rust_ko, &parts.c_ko);
+    run_vm(ctl, &parts.vmlinuz, &kos, flavor, scenario, extra)
 }
 
 /// The stock path's chroot and both builds (the Rust one on regenerated metadata).
@@ -800,13 +813,18 @@ fn run_matrix() -> Result<()> {
     let mut jobs: Vec<VmJob> = Vec::new();
     for (row, cell) in cells.iter().enumerate() {
         let Ok(cell) = cell else { continue };
-        let mut modules = vec![("c", cell.c_ko.clone())];
-        if let Ok(ko) = &cell.rust {
-            modules.push(("rust", ko.clone()));
-        }
-        for (flavor, ko) in modules {
+        // Both twins in the guest where both built, the C one alone elsewhere
+        // (its twin checks are then reported skipped, with that reason).
+        let modules: Vec<(&str, Vec<PathBuf>)> = match &cell.rust {
+            Ok(rust) => ["c", "rust"]
+                .into_iter()
+                .map(|f| (f, twins(f, rust, &cell.c_ko).map(Path::to_owned).to_vec()))
+                .collect(),
+            Err(_) => vec![("c", vec![cell.c_ko.clone()])],
+        };
+        for (flavor, kos) in modules {
             for scenario in ["demo", "all"] {
-                let (vmlinuz, ko) = (cell.vmlinuz.clone(), ko.clone());
+                let (vmlinuz, kos) = (cell.vmlinuz.clone(), kos.clone());
                 let slot = slots.len();
                 slots.push((row, flavor, scenario));
                 jobs.push((
@@ -815,7 +833,19 @@ fn run_matrix() -> Result<()> {
                         cell.kernel.debian, cell.release
                     ),
                     Box::new(move || {
-                        let (code, counts) = matrix::run(ctl, &vmlinuz, flavor, &ko, scenario)?;
+                        let dir =
+                            tempfile::tempdir().context("a directory for the JUnit report")?;
+                        let junit = dir.path().join("junit.xml");
+                        let extra = [
+                            "--quiet".to_owned(),
+                            "--junit".to_owned(),
+                            junit.display().to_string(),
+                        ];
+                        let kos: Vec<&Path> = kos.iter().map(PathBuf::as_path).collect();
+                        let code = run_vm(ctl, &vmlinuz, &kos, flavor, scenario, &extra)?;
+                        let counts = std::fs::read_to_string(&junit)
+                            .ok()
+                            .and_then(|x| matrix::junit_counts(&x));
                         if let Ok(mut o) = outcomes_ref.lock() {
                             o.insert(slot, counts);
                         }

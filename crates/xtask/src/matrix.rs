@@ -14,7 +14,6 @@ use crate::stock::{self, say, Mounts, StockParts};
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// One Debian kernel of the matrix.
 pub struct DebianKernel {
@@ -253,31 +252,6 @@ pub fn junit_counts(xml: &str) -> Option<Counts> {
         head[at..].split('"').next()?.parse().ok()
     };
     Some((attr("tests")?, attr("failures")?, attr("skipped")?))
-}
-
-/// Runs `scenario` with `ko` on the cell's kernel; (exit code, counts).
-pub fn run(
-    ctl: &Path,
-    vmlinuz: &Path,
-    flavor: &str,
-    ko: &Path,
-    scenario: &str,
-) -> Result<(i32, Option<Counts>)> {
-    let dir = tempfile::tempdir().context("a temporary directory for the JUnit report")?;
-    let junit = dir.path().join("junit.xml");
-    let status = Command::new(ctl)
-        .args(["--flavor", flavor, "vm", "--quiet", "--kernel"])
-        .arg(vmlinuz)
-        .arg("--ko")
-        .arg(ko)
-        .args(["--scenario", scenario, "--junit"])
-        .arg(&junit)
-        .status()
-        .context("running mempoolctl vm")?;
-    let counts = fs::read_to_string(&junit)
-        .ok()
-        .and_then(|x| junit_counts(&x));
-    Ok((status.code().unwrap_or(1), counts))
 }
 
 #[cfg(test)]
