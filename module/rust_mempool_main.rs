@@ -652,6 +652,7 @@ impl Registration {
                 let handle = NonNull::new(handle).ok_or(ENOMEM)?;
                 // SAFETY: `state` is initialised (see above).
                 unsafe { &*state }.lock().loaded = true;
+                // INVARIANT: `handle` is the registration just made on `state`.
                 handle
             },
         })

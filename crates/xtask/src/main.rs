@@ -862,7 +862,9 @@ fn run_matrix() -> Result<()> {
         Box::new(|| {
             let (code, text) = stock::interrupted_regeneration(&trixie.root, &trixie.release, 75)?;
             let (first, second) = text.split_once("--- second run:").unwrap_or((&text, ""));
+            // timeout's exit 124: the build was still running when interrupted.
             let ok = code == 0
+                && first.contains("(exit 124)")
                 && first.contains("regenerating the Rust metadata")
                 && !first.contains("Rust metadata cached")
                 && second.contains("resuming an interrupted regeneration")

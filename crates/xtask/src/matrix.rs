@@ -105,7 +105,10 @@ fn add_kernel(root: &Path, kernel: &DebianKernel) -> Result<String> {
     if let Ok(release) = fs::read_to_string(&stamp) {
         let release = release.trim().to_owned();
         let image = root.join(image_in_chroot(&release).trim_start_matches('/'));
-        if image.is_file() && root.join(format!("lib/modules/{release}/build")).exists() {
+        // `build` is an absolute symlink: resolved on the host it points
+        // nowhere, so only its presence is asked.
+        let build = root.join(format!("lib/modules/{release}/build"));
+        if image.is_file() && fs::symlink_metadata(&build).is_ok() {
             return Ok(release);
         }
     }

@@ -691,17 +691,17 @@ pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, 
 }
 
 /// A first Rust `build` with an empty cache of its own, interrupted like a
-/// Ctrl-C (SIGINT to its whole process group) `after` seconds in, during the
-/// metadata regeneration; then a second `build`. Its exit code and the output
+/// Ctrl-C `after` seconds in, during the metadata regeneration: `timeout`
+/// sends SIGINT to the process group it runs the build in (a shell's
+/// background job would ignore SIGINT). Then a second `build`. Its exit code and the output
 /// of both; the cache and the copy are removed again.
 pub fn interrupted_regeneration(root: &Path, release: &str, after: u32) -> Result<(i32, String)> {
     plain_release(release)?;
     let script = format!(
         "set -e; d=$(mktemp -d /root/interrupted.XXXXXX); k=/lib/modules/{release}/build; \
          mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
-         HOME=\"$d/home\" setsid mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" >\"$d/first.log\" 2>&1 & \
-         pid=$!; sleep {after}; kill -INT -- -$pid 2>/dev/null || true; wait $pid || true; \
-         echo '--- first run, interrupted after {after} s:'; cat \"$d/first.log\"; echo '--- second run:'; \
+         first=0; HOME=\"$d/home\" timeout -s INT {after} mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" >\"$d/first.log\" 2>&1 || first=$?; \
+         echo \"--- first run, interrupted after {after} s (exit $first):\"; cat \"$d/first.log\"; echo '--- second run:'; \
          rc=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" 2>&1 || rc=$?; \
          rm -rf \"$d\"; exit $rc"
     );
