@@ -956,7 +956,7 @@ fn run_matrix() -> Result<()> {
         );
     }
     println!(
-        "\n[xtask] matrix: {} guest runs, {failed} failure(s), {:.0} s in all",
+        "\n[xtask] matrix: {} jobs, {failed} failure(s), {:.0} s in all",
         results.len(),
         started.elapsed().as_secs_f64()
     );
