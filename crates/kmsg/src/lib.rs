@@ -186,26 +186,39 @@ pub fn module_lines<'a>(lines: &'a [LogLine], module: &str) -> Vec<&'a LogLine> 
         .collect()
 }
 
-/// What marks a kernel log line as a kernel bug report ([`bad_news`]).
+/// What marks a kernel log line as a kernel bug report ([`bad_news`]), from
+/// the kernel's own formats: slub's `BUG <cache> (...): Objects remaining`,
+/// slab_common's `Slab cache still has objects`, `WARNING: CPU: ...` and
+/// lockdep's `WARNING: possible ...`, `BUG: KASAN: ...`, `kernel BUG at`, and
+/// kmemleak's `N new suspected memory leaks`. `BUG` counts only as a word
+/// (not inside `DEBUG`); kmemleak's routine lines (its scan thread) do not.
 pub const BAD_NEWS: &[&str] = &[
     "Objects remaining",
     "still has objects",
     "BUG",
     "WARNING:",
     "KASAN",
-    "kmemleak: ",
+    "suspected memory leak",
 ];
 
-/// Lines that mean a kernel bug around an unload: leaked objects, BUG, WARNING, KASAN.
+/// Lines that mean a kernel bug around an unload: leaked objects, BUG, WARNING,
+/// KASAN, kmemleak reports.
 pub fn bad_news(lines: &[LogLine]) -> Vec<&LogLine> {
-    const BAD: &[&str] = BAD_NEWS;
     lines
         .iter()
-        .filter(|l| {
-            BAD.iter().any(|b| l.message.contains(b))
-                && !l.message.contains("Kernel memory leak detector")
-        })
+        .filter(|l| BAD_NEWS.iter().any(|b| contains_word(&l.message, b)))
         .collect()
+}
+
+/// Whether `needle` occurs in `text` not preceded by a letter (`BUG` in
+/// `kernel BUG at`, not in `DEBUG_PAGEALLOC`).
+fn contains_word(text: &str, needle: &str) -> bool {
+    text.match_indices(needle).any(|(i, _)| {
+        !text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+    })
 }
 
 #[cfg(test)]
@@ -241,6 +254,46 @@ mod tests {
         let bad = bad_news(&all);
         assert_eq!(bad.len(), 1);
         assert!(bad[0].message.contains("Objects remaining"));
+    }
+
+    /// The oracle: real kernel lines, classified by hand (formats from
+    /// mm/slub.c, mm/slab_common.c, kernel/locking/lockdep.c,
+    /// mm/kasan/report.c, mm/kmemleak.c, and this module's own lines).
+    #[test]
+    fn bad_news_flags_real_reports_and_not_routine_lines() {
+        let bad = [
+            "BUG rust_mempool (Tainted: G           O      ): Objects remaining on __kmem_cache_shutdown()",
+            "kmem_cache_destroy rust_mempool: Slab cache still has objects when called from rust_mempool_exit+0x40/0x80 [rust_mempool]",
+            "WARNING: CPU: 1 PID: 187 at mm/slab_common.c:579 kmem_cache_destroy+0x1a2/0x1c0",
+            "WARNING: possible circular locking dependency detected",
+            "BUG: KASAN: slab-use-after-free in rust_mempool_show+0x5c/0x1b0 [rust_mempool]",
+            "kernel BUG at mm/slub.c:1169!",
+            "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+        ];
+        let routine = [
+            "rust_mempool: kmem_cache_destroy done",
+            "rust_mempool: unload: released 0 held, alloc_total = 3, free_total = 3, alloc_failed = 0, reserve_served = 0",
+            "rust_mempool: hold: invalid input (5 bytes): expected a count 1..=65536",
+            "kmemleak: Automatic memory scanning thread started",
+            "kmemleak: Kernel memory leak detector disabled",
+            "page_owner is disabled; DEBUG_PAGEALLOC is off",
+            "[Firmware Bug]: TSC doesn't count with P0 frequency!",
+        ];
+        let lines: Vec<LogLine> = bad
+            .iter()
+            .chain(&routine)
+            .map(|m| LogLine {
+                seq: None,
+                usec: None,
+                level: None,
+                message: (*m).to_owned(),
+            })
+            .collect();
+        let flagged: Vec<&str> = bad_news(&lines)
+            .iter()
+            .map(|l| l.message.as_str())
+            .collect();
+        assert_eq!(flagged, bad);
     }
 
     #[test]

