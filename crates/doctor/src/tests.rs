@@ -732,39 +732,6 @@ fn render_marks_and_colour() {
     println!("{}", render(&good, false));
 }
 
-#[test]
-fn the_real_cached_test_kernel_if_present() {
-    let kdir = Path::new("/root/.cache/mempoolctl/kernels/353a7bec11a309fe/out");
-    if !kdir.join(".config").is_file() {
-        eprintln!("skipped: {} not present", kdir.display());
-        return;
-    }
-    let root = fake_root();
-    let report = diagnose(
-        root.path(),
-        RELEASE,
-        Some(kdir),
-        &Tools::probe(),
-        0,
-        Flavor::Rust,
-    );
-    println!("{}", render(&report, false));
-    for id in [
-        "headers",
-        "config-modules",
-        "config-module-unload",
-        "config-rust",
-        "rust-metadata",
-        "kernel-release-match",
-    ] {
-        assert_status(&report, id, Status::Pass);
-    }
-    // Read from the kernel's own script through the `source` link.
-    assert!(check(&report, "bindgen")
-        .summary
-        .contains("scripts/min-tool-version.sh"));
-}
-
 // Debian's stock headers (linux-headers-7.3.4+deb13-amd64), as shipped: no
 // scripts/module.lds but arch/x86/module.lds, a `.kernelvariables` pinning
 // `x86_64-linux-gnu-gcc-14`, no rust/.

@@ -697,6 +697,45 @@ fn test() -> Result<()> {
             Ok(all_match)
         }),
     ));
+    jobs.push((
+        "doctor on the cached test kernel: every build check passes (its own tool minimums read through the source link)".to_owned(),
+        Box::new(move || {
+            let out = Command::new(&parts.ctl)
+                .args(["doctor", "--json", "--kdir"])
+                .arg(&parts.kernel.out_dir)
+                .output()
+                .context("running mempoolctl doctor")?;
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .context("mempoolctl doctor --json printed no JSON")?;
+            let check = |id: &str| {
+                report["checks"]
+                    .as_array()
+                    .and_then(|c| c.iter().find(|c| c["id"] == id))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let mut ok = true;
+            for id in [
+                "headers",
+                "config-modules",
+                "config-module-unload",
+                "config-rust",
+                "rust-metadata",
+                "compiler",
+                "binutils",
+                "rustc",
+                "bindgen",
+                "rust-src",
+            ] {
+                if check(id)["status"] != "pass" {
+                    println!("[xtask] doctor check {id}: {}", check(id));
+                    ok = false;
+                }
+            }
+            let bindgen = check("bindgen")["summary"].as_str().unwrap_or("").to_owned();
+            Ok(ok && bindgen.contains("scripts/min-tool-version.sh"))
+        }),
+    ));
     // Negative cases: the suite must be able to fail.
     jobs.push((
         "a failing guest check fails the run (exit 3)".to_owned(),
