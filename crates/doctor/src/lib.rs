@@ -64,9 +64,9 @@
 //! - `summary`: one human-readable sentence; `fix`: `null` for `pass` and `skip`, otherwise
 //!   the concrete remedy (package, flag or command).
 
-mod build;
+mod build_checks;
 use kbuild::{kconfig, kernelvars};
-mod load;
+mod load_checks;
 mod render;
 mod tools;
 
@@ -238,8 +238,8 @@ pub fn diagnose(
     let kdir = kdir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("lib/modules").join(release).join("build"));
-    let mut checks = build::checks(&kdir, explicit, release, tools, flavor);
-    checks.extend(load::checks(root, release, &kdir, euid, flavor));
+    let mut checks = build_checks::checks(&kdir, explicit, release, tools, flavor);
+    checks.extend(load_checks::checks(root, release, &kdir, euid, flavor));
     Report {
         flavor,
         kernel_release: release.to_owned(),
