@@ -41,7 +41,7 @@ check_eq "still min_nr 5" 5 cat $SYSFS/min_nr
 
 # --- garbage at every control file: EINVAL, nothing changed (written with the
 # shell's echo, which reports a failed write; its printf only exits 1)
-check "hold 2 so release has something" sh -c "echo 2 > $SYSFS/hold"
+check "hold 2 so release has something" write_to $SYSFS/hold 2
 LONG=$(head -c 5000 /dev/zero | tr '\0' 7)
 for f in hold release resize bench bench_mempool; do
 	for v in abc "" -1 0 12abc 0x10 " 7" "4 4" 99999999999999999999 4294967302 "$LONG"; do
@@ -113,7 +113,7 @@ check_eq "exactly min_nr elements were served" 6 cat $SYSFS/in_use
 check_eq "all of them from the reserve" 6 cat $SYSFS/reserve_served
 check_eq "reserve empty" 0 cat $SYSFS/curr_nr
 check_eq "one failed allocation counted" 1 cat $SYSFS/alloc_failed
-check "release all with the slab still failing" sh -c "echo all > $SYSFS/release"
+check "release all with the slab still failing" write_to $SYSFS/release all
 check_eq "frees refilled the reserve" 6 cat $SYSFS/curr_nr
 check_eq "reserve_refilled 6" 6 cat $SYSFS/reserve_refilled
 check "bench_mempool with the slab failing: the reserve path" sh -c "echo 1000 > $SYSFS/bench_mempool && grep -Eq '^pairs=1000 mempool_ns=[1-9]' $SYSFS/bench_mempool_result"
@@ -130,7 +130,7 @@ check_eq "bench's frees refilled the reserve: curr_nr 6" 6 cat $SYSFS/curr_nr
 check_eq "not counted: reserve_refilled still 6" 6 cat $SYSFS/reserve_refilled
 check "release all: the slab takes them back" write_to $SYSFS/release all
 check_eq "reserve_refilled still 6, curr_nr 6" "6 6" sh -c "echo \$(cat $SYSFS/reserve_refilled $SYSFS/curr_nr)"
-check "hold 3 with the slab healthy" sh -c "echo 3 > $SYSFS/hold"
+check "hold 3 with the slab healthy" write_to $SYSFS/hold 3
 check_eq "slab served them: reserve_served unchanged (12)" 12 cat $SYSFS/reserve_served
 check_eq "reserve still full" 6 cat $SYSFS/curr_nr
 check "unload after the guarantee test" mempoolctl unload

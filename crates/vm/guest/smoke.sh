@@ -34,20 +34,20 @@ rmmod $MODULE
 
 # --- hold / release / resize / bench through sysfs
 check "load for exercise" insmod $KO min_nr=6
-check "hold 3" sh -c "echo 3 > $SYSFS/hold"
+check "hold 3" write_to $SYSFS/hold 3
 check_eq "in_use 3" 3 cat $SYSFS/in_use
 check_eq "alloc_total 3" 3 cat $SYSFS/alloc_total
 check_eq "slab served them, reserve untouched" 6 cat $SYSFS/curr_nr
-check "release all" sh -c "echo all > $SYSFS/release"
+check "release all" write_to $SYSFS/release all
 check_eq "in_use 0 after release" 0 cat $SYSFS/in_use
 check_eq "free_total 3" 3 cat $SYSFS/free_total
-check "resize up to 10" sh -c "echo 10 > $SYSFS/resize"
+check "resize up to 10" write_to $SYSFS/resize 10
 check_eq "min_nr 10" 10 cat $SYSFS/min_nr
 check_eq "curr_nr refilled to 10" 10 cat $SYSFS/curr_nr
-check "resize down to 2" sh -c "echo 2 > $SYSFS/resize"
+check "resize down to 2" write_to $SYSFS/resize 2
 check_eq "min_nr 2" 2 cat $SYSFS/min_nr
 check_eq "curr_nr shrunk to 2" 2 cat $SYSFS/curr_nr
-check "bench 2000" sh -c "echo 2000 > $SYSFS/bench"
+check "bench 2000" write_to $SYSFS/bench 2000
 check_eq "bench_mempool_result before any bench_mempool" none cat $SYSFS/bench_mempool_result
 check "bench_mempool 2000" sh -c "echo 2000 > $SYSFS/bench_mempool && grep -Eq '^pairs=2000 mempool_ns=[1-9][0-9]*$' $SYSFS/bench_mempool_result"
 check "bench_result has non-zero figures" sh -c "cat $SYSFS/bench_result; grep -Eq '^pairs=2000 mempool_ns=[1-9][0-9]* cache_ns=[1-9][0-9]* kmalloc_ns=[1-9][0-9]*$' $SYSFS/bench_result"

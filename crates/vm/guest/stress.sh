@@ -78,7 +78,7 @@ check_eq "concurrent: in_use 0" 0 cat $SYSFS/in_use
 check_consistent "concurrent: counters consistent"
 
 # --- unload while elements are held
-check "hold 16 (beyond the reserve)" sh -c "echo 16 > $SYSFS/hold"
+check "hold 16 (beyond the reserve)" write_to $SYSFS/hold 16
 check_consistent "holding: counters consistent"
 check "unload while holding 16" mempoolctl unload
 check_log "unload released all 16" "$MODULE: unload: released 16 held"

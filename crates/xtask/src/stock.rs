@@ -678,16 +678,13 @@ pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, 
     if claimed.contains(['"', '\\', '/', '$', '`', '\'']) {
         bail!("unexpected rustc text {claimed:?}");
     }
-    let script = format!(
-        "set -e; d=$(mktemp -d /root/another-rustc.XXXXXX); \
-         cp -a /usr/src/linux-headers-{release} \"$d/headers\"; \
+    let body = format!(
+        "cp -a /usr/src/linux-headers-{release} \"$d/headers\"; \
          sed -i 's/^CONFIG_RUSTC_VERSION_TEXT=.*/CONFIG_RUSTC_VERSION_TEXT=\"{claimed}\"/' \"$d/headers/.config\"; \
-         mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
          rc=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir \"$d/headers\" --module-dir \"$d/module\" || rc=$?; \
-         ls \"$d/module\"/*.ko 2>/dev/null && echo 'a .ko was built'; \
-         rm -rf \"$d\"; exit $rc"
+         ls \"$d/module\"/*.ko 2>/dev/null && echo 'a .ko was built'; "
     );
-    sh_in_chroot(root, &script)
+    in_scratch(root, "another-rustc", &body)
 }
 
 /// A first Rust `build` with an empty cache of its own, interrupted like a
@@ -697,15 +694,26 @@ pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, 
 /// of both; the cache and the copy are removed again.
 pub fn interrupted_regeneration(root: &Path, release: &str, after: u32) -> Result<(i32, String)> {
     plain_release(release)?;
-    let script = format!(
-        "set -e; d=$(mktemp -d /root/interrupted.XXXXXX); k=/lib/modules/{release}/build; \
-         mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
+    let body = format!(
+        "k=/lib/modules/{release}/build; \
          first=0; HOME=\"$d/home\" timeout -s INT {after} mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" >\"$d/first.log\" 2>&1 || first=$?; \
          echo \"--- first run, interrupted after {after} s (exit $first):\"; cat \"$d/first.log\"; echo '--- second run:'; \
-         rc=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" 2>&1 || rc=$?; \
-         rm -rf \"$d\"; exit $rc"
+         rc=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" 2>&1 || rc=$?; "
     );
     let _proc = Mounts::proc(root)?;
+    in_scratch(root, "interrupted", &body)
+}
+
+/// Runs the shell `body` in the chroot in a scratch directory `$d` of its own
+/// (`/root/<name>.XXXXXX`) holding `$d/home`, an empty HOME, so an empty
+/// mempoolctl cache, and `$d/module`, a copy of the Rust module's sources
+/// without a built `.ko`. `body` sets `rc`, the exit code; `$d` is removed.
+fn in_scratch(root: &Path, name: &str, body: &str) -> Result<(i32, String)> {
+    let script = format!(
+        "set -e; d=$(mktemp -d /root/{name}.XXXXXX); \
+         mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
+         {body}rm -rf \"$d\"; exit $rc"
+    );
     sh_in_chroot(root, &script)
 }
 
