@@ -21,6 +21,12 @@ pub const HOLD_MAX: u32 = 65536;
 pub const HELD_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// Most alloc+free pairs one write to `bench` may ask for.
 pub const BENCH_MAX: u32 = 1_000_000;
+/// Chunks a bench run is timed in (fewer when it has fewer pairs); its figures
+/// are the fastest chunk and the median chunk, in ns per pair.
+pub const BENCH_CHUNKS: u32 = 16;
+/// Least steps of the kernel's clock a timed chunk must span: below it the
+/// clock's resolution is more than 1% of the figure, and the run is refused.
+pub const BENCH_CLOCK_STEPS_MIN: u64 = 100;
 /// Default `min_nr`, as in the classic C example.
 pub const MIN_NR_DEFAULT: u32 = 6;
 /// Default object size, as in the classic C example.

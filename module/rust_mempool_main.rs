@@ -87,8 +87,21 @@ mod shim {
         ) -> *mut c_void;
         pub(crate) fn rmp_cond_resched();
         pub(crate) fn rmp_refusal_log_allowed() -> bool;
-        pub(crate) fn rmp_sysfs_create(name: *const c_char, ctx: *mut c_void) -> *mut c_void;
+        pub(crate) fn rmp_kmalloc_max_cache_size() -> usize;
+        pub(crate) fn rmp_sysfs_create(
+            name: *const c_char,
+            ctx: *mut c_void,
+            files: *const SysfsFile,
+            count: c_uint,
+        ) -> *mut c_void;
         pub(crate) fn rmp_sysfs_destroy(handle: *mut c_void);
+    }
+
+    /// `struct rmp_file`: one file of the sysfs directory, as the shim creates it.
+    #[repr(C)]
+    pub(crate) struct SysfsFile {
+        pub(crate) name: *const c_char,
+        pub(crate) mode: u16,
     }
 }
 
@@ -311,18 +324,170 @@ fn resched_every(i: impl Into<u64>) {
     }
 }
 
-/// Times `n` iterations of `pair`, yielding the CPU now and then; ns per iteration.
-fn time_pairs(n: u32, mut pair: impl FnMut() -> Result) -> Result<u64> {
-    let start = Instant::<Monotonic>::now();
-    for i in 0..n {
-        pair()?;
-        if i % 4096 == 4095 {
-            // SAFETY: process context, no spinlock held (only a sleeping mutex).
-            unsafe { shim::rmp_cond_resched() };
+/// A `bench` contender: one alloc+free pair through one allocator. `bench`
+/// times all three, `bench_mempool` the first alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Contender {
+    Mempool,
+    Cache,
+    Kmalloc,
+}
+
+impl Contender {
+    const ALL: [Self; 3] = [Self::Mempool, Self::Cache, Self::Kmalloc];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Mempool => "mempool",
+            Self::Cache => "cache",
+            Self::Kmalloc => "kmalloc",
         }
     }
-    let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
-    Ok(elapsed / u64::from(n.max(1)))
+}
+
+/// One contender's figures over the chunks of a run, in ns per pair: zero
+/// until a run succeeds (a figure under 1 ns is refused, never stored).
+#[derive(Clone, Copy, Default)]
+struct Figures {
+    min_ns: u64,
+    median_ns: u64,
+}
+
+/// The last successful run of `bench` (or `bench_mempool`, whose figures
+/// are the mempool's alone): `pairs` is 0 before the first.
+#[derive(Clone, Copy, Default)]
+struct BenchResult {
+    pairs: u32,
+    /// Indexed by [`Contender`].
+    figures: [Figures; 3],
+    /// The clock's step the run was checked against (logged, not in sysfs).
+    clock_step_ns: u64,
+}
+
+impl BenchResult {
+    fn of(&self, k: Contender) -> Figures {
+        self.figures.get(k as usize).copied().unwrap_or_default()
+    }
+}
+
+/// How a run of `pairs` pairs is cut: [`BENCH_CHUNKS`] chunks of `len`
+/// pairs (fewer for a short run), the last one possibly shorter.
+#[derive(Clone, Copy)]
+struct Chunks {
+    pairs: u32,
+    len: u32,
+}
+
+impl Chunks {
+    fn new(pairs: u32) -> Self {
+        Self {
+            pairs,
+            len: pairs.div_ceil(BENCH_CHUNKS).max(1),
+        }
+    }
+
+    fn count(self) -> u32 {
+        self.pairs.div_ceil(self.len)
+    }
+
+    fn len_of(self, chunk: u32) -> u32 {
+        self.len
+            .min(self.pairs.saturating_sub(chunk.saturating_mul(self.len)))
+    }
+}
+
+/// Per-chunk ns per pair of one contender.
+struct Samples {
+    ns: [u64; BENCH_CHUNKS as usize],
+    len: usize,
+}
+
+impl Samples {
+    const fn new() -> Self {
+        Self {
+            ns: [0; BENCH_CHUNKS as usize],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, ns_per_pair: u64) {
+        if let Some(slot) = self.ns.get_mut(self.len) {
+            *slot = ns_per_pair;
+            self.len += 1;
+        }
+    }
+
+    /// The fastest chunk and the median one (the upper middle of an even count).
+    fn figures(&mut self) -> Figures {
+        let taken = self.ns.get_mut(..self.len).unwrap_or_default();
+        taken.sort_unstable();
+        Figures {
+            min_ns: taken.first().copied().unwrap_or(0),
+            median_ns: taken.get(taken.len() / 2).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// Readings of the clock [`clock_step_ns`] takes at most, and the ticks it waits for.
+const CLOCK_READS_MAX: u32 = 1_000_000;
+const CLOCK_TICKS: u32 = 8;
+
+/// The least difference between two consecutive readings of the monotonic
+/// clock over a few of its ticks, in ns: its resolution as a timer sees it
+/// (the cost of a reading included). `None` if it never moved.
+fn clock_step_ns() -> Option<u64> {
+    let mut step: Option<u64> = None;
+    let mut ticks = 0;
+    let mut last = Instant::<Monotonic>::now();
+    for _ in 0..CLOCK_READS_MAX {
+        let now = Instant::<Monotonic>::now();
+        if let Ok(d @ 1..) = u64::try_from((now - last).as_nanos()) {
+            step = Some(step.map_or(d, |s| s.min(d)));
+            ticks += 1;
+            if ticks == CLOCK_TICKS {
+                break;
+            }
+        }
+        last = now;
+    }
+    step
+}
+
+/// Refuses (`ERANGE`) a run the clock could not time: a chunk that spans
+/// fewer than [`BENCH_CLOCK_STEPS_MIN`] clock steps, or under 1 ns a pair. The
+/// log line (rate-limited) says which, and what count would do.
+fn check_resolution(what: &str, step: Option<u64>, shortest: (u64, u32)) -> Result {
+    let (ns, n) = shortest;
+    let Some(step) = step else {
+        // SAFETY: the shim's function only consults its own static rate-limit state.
+        if unsafe { shim::rmp_refusal_log_allowed() } {
+            pr_err!("{what}: the clock did not move in {CLOCK_READS_MAX} readings: nothing can be timed\n");
+        }
+        return Err(ERANGE);
+    };
+    let needed = step.saturating_mul(BENCH_CLOCK_STEPS_MIN);
+    if ns >= needed && ns >= u64::from(n) {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    if !unsafe { shim::rmp_refusal_log_allowed() } {
+        return Err(ERANGE);
+    }
+    if ns < u64::from(n) {
+        pr_err!("{what}: a chunk of {n} pairs took {ns} ns, under 1 ns a pair: the clock is not keeping time; no figure\n");
+        return Err(ERANGE);
+    }
+    // Pairs a chunk needs at this speed, times the chunks.
+    let per_pair = ns / u64::from(n);
+    let least = needed
+        .div_ceil(per_pair)
+        .saturating_mul(u64::from(BENCH_CHUNKS));
+    if least <= u64::from(BENCH_MAX) {
+        pr_err!("{what}: a chunk of {n} pairs took {ns} ns, under {BENCH_CLOCK_STEPS_MIN} steps of the clock ({step} ns each): too short to time; write at least {least} pairs\n");
+    } else {
+        pr_err!("{what}: a chunk of {n} pairs took {ns} ns, under {BENCH_CLOCK_STEPS_MIN} steps of the clock ({step} ns each): no count up to {BENCH_MAX} is enough for this clocksource\n");
+    }
+    Err(ERANGE)
 }
 
 /// Everything behind the module's mutex.
@@ -342,9 +507,9 @@ struct Inner {
     alloc_failed: u64,
     reserve_served: u64,
     reserve_refilled: u64,
-    bench: Option<BenchResult>,
-    /// `(pairs, ns per pair)` of the last mempool-only bench.
-    bench_mempool: Option<(u32, u64)>,
+    bench: BenchResult,
+    /// The last `bench_mempool`: the mempool's figures alone.
+    bench_mempool_only: BenchResult,
     /// Set once `/sys/kernel/rust_mempool` exists: only a module that loaded
     /// logs the `unload:` line (an init that fails after this state exists
     /// must not look like an unload).
@@ -353,14 +518,6 @@ struct Inner {
 
 // SAFETY: the raw element pointers are owned data, only touched under the mutex.
 unsafe impl Send for Inner {}
-
-#[derive(Clone, Copy)]
-struct BenchResult {
-    pairs: u32,
-    mempool_ns: u64,
-    cache_ns: u64,
-    kmalloc_ns: u64,
-}
 
 impl Inner {
     /// Allocates `n` elements without sleeping and keeps them. Served from the
@@ -444,38 +601,114 @@ impl Inner {
         Ok(())
     }
 
-    fn bench(&mut self, pairs: u32) -> Result {
-        let pool = &self.pool;
-        let size = self.object_size as usize;
-        let mempool_ns = time_pairs(pairs, || pool.alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
-        let cache_ns = time_pairs(pairs, || {
-            pool.cache().alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM)
-        })?;
-        let kmalloc_ns = time_pairs(pairs, || {
-            KmallocBuf::new(size, GFP_NOWAIT).map(drop).ok_or(ENOMEM)
-        })?;
-        let result = BenchResult {
+    /// Above the largest kmalloc cache, `kmalloc` takes whole pages: `bench` times that.
+    fn kmalloc_takes_pages(&self) -> bool {
+        // SAFETY: the shim's function returns a compile-time constant.
+        self.object_size as usize > unsafe { shim::rmp_kmalloc_max_cache_size() }
+    }
+
+    /// One alloc+free pair through `k`.
+    fn pair(&self, k: Contender) -> Result {
+        let allocated = match k {
+            Contender::Mempool => self.pool.alloc(GFP_NOWAIT).is_some(),
+            Contender::Cache => self.pool.cache().alloc(GFP_NOWAIT).is_some(),
+            Contender::Kmalloc => KmallocBuf::new(self.object_size as usize, GFP_NOWAIT).is_some(),
+        };
+        if allocated {
+            Ok(())
+        } else {
+            Err(ENOMEM)
+        }
+    }
+
+    /// `n` pairs through `k` with nothing else in the timed window: the ns they took.
+    fn time_chunk(&self, what: &str, k: Contender, n: u32) -> Result<u64> {
+        let start = Instant::<Monotonic>::now();
+        for _ in 0..n {
+            self.pair(k).inspect_err(|_| {
+                pr_err!("{what}: {} allocation failed\n", k.name());
+            })?;
+        }
+        Ok(u64::try_from(start.elapsed().as_nanos()).unwrap_or(0))
+    }
+
+    /// Times the first `contenders` of [`Contender::ALL`] over `pairs` pairs
+    /// each: an untimed warm-up chunk of each, then chunk by chunk with their
+    /// order rotating (none always runs first, on a cache the one before it
+    /// warmed), rescheduling only between chunks. The result, or `ERANGE` when
+    /// a chunk was too short for the clock (see [`check_resolution`]).
+    fn run_bench(&self, what: &str, pairs: u32, contenders: usize) -> Result<BenchResult> {
+        let contenders = Contender::ALL.get(..contenders).unwrap_or(&Contender::ALL);
+        let chunks = Chunks::new(pairs);
+        let step = clock_step_ns();
+        for &k in contenders {
+            self.time_chunk(what, k, chunks.len)?;
+        }
+        let mut samples = [Samples::new(), Samples::new(), Samples::new()];
+        // The shortest chunk timed: (ns, pairs).
+        let mut shortest = (u64::MAX, 1);
+        for chunk in 0..chunks.count() {
+            let n = chunks.len_of(chunk);
+            for j in 0..contenders.len() {
+                let turn = (chunk as usize + j) % contenders.len();
+                let Some(&k) = contenders.get(turn) else {
+                    continue;
+                };
+                let ns = self.time_chunk(what, k, n)?;
+                shortest = shortest.min((ns, n));
+                if let Some(s) = samples.get_mut(k as usize) {
+                    s.push(ns / u64::from(n));
+                }
+            }
+            // SAFETY: process context, only a sleeping mutex held.
+            unsafe { shim::rmp_cond_resched() };
+        }
+        check_resolution(what, step, shortest)?;
+        Ok(BenchResult {
             pairs,
-            mempool_ns,
-            cache_ns,
-            kmalloc_ns,
+            figures: samples.each_mut().map(|s| s.figures()),
+            clock_step_ns: step.unwrap_or(0),
+        })
+    }
+
+    fn bench(&mut self, pairs: u32) -> Result {
+        let result = self.run_bench("bench", pairs, Contender::ALL.len())?;
+        let [mempool, cache, kmalloc] = result.figures;
+        let backend = if self.kmalloc_takes_pages() {
+            "page allocator: above the kmalloc caches"
+        } else {
+            "kmalloc cache"
         };
         pr_info!(
-            "bench: {pairs} alloc+free pairs: mempool {mempool_ns} ns, cache {cache_ns} ns, kmalloc {kmalloc_ns} ns\n"
+            "bench: {pairs} pairs in {} chunks (clock step {} ns), ns per pair min/median: mempool {}/{}, cache {}/{}, kmalloc {}/{} ({backend})\n",
+            Chunks::new(pairs).count(),
+            result.clock_step_ns,
+            mempool.min_ns,
+            mempool.median_ns,
+            cache.min_ns,
+            cache.median_ns,
+            kmalloc.min_ns,
+            kmalloc.median_ns
         );
-        self.bench = Some(result);
+        self.bench = result;
         Ok(())
     }
 
-    /// Times `pairs` alloc+free pairs through the mempool alone. With failslab
-    /// failing the cache, every allocation is served by the reserve and every
-    /// free refills it: the reserve path, which `bench` cannot time because
-    /// its raw-cache contender fails then.
+    /// Times pairs through the mempool alone. With failslab failing the cache,
+    /// every allocation is served by the reserve and every free refills it:
+    /// the reserve path, which `bench` cannot time because its raw-cache
+    /// contender fails then.
     fn bench_mempool(&mut self, pairs: u32) -> Result {
-        let pool = &self.pool;
-        let ns = time_pairs(pairs, || pool.alloc(GFP_NOWAIT).map(drop).ok_or(ENOMEM))?;
-        pr_info!("bench_mempool: {pairs} alloc+free pairs: mempool {ns} ns\n");
-        self.bench_mempool = Some((pairs, ns));
+        let result = self.run_bench("bench_mempool", pairs, 1)?;
+        let mempool = result.of(Contender::Mempool);
+        pr_info!(
+            "bench_mempool: {pairs} pairs in {} chunks (clock step {} ns), ns per pair min/median: mempool {}/{}\n",
+            Chunks::new(pairs).count(),
+            result.clock_step_ns,
+            mempool.min_ns,
+            mempool.median_ns
+        );
+        self.bench_mempool_only = result;
         Ok(())
     }
 }
@@ -549,45 +782,133 @@ fn refuse(attr: &str, input: &[u8], expected: &str) -> Error {
     EINVAL
 }
 
+/// The files of `/sys/kernel/rust_mempool/`, one value each. The shim creates
+/// them in the order of [`FILES`] and passes a file's index back to show/store.
+#[derive(Clone, Copy)]
+enum File {
+    MinNr,
+    CurrNr,
+    ObjectSize,
+    CacheObjectSize,
+    CacheName,
+    InUse,
+    AllocTotal,
+    FreeTotal,
+    AllocFailed,
+    ReserveServed,
+    ReserveRefilled,
+    BenchPairs,
+    BenchMin(Contender),
+    BenchMedian(Contender),
+    BenchKmallocBackend,
+    BenchMempoolOnlyPairs,
+    BenchMempoolOnlyMin,
+    BenchMempoolOnlyMedian,
+    Hold,
+    Release,
+    Resize,
+    Bench,
+    BenchMempool,
+}
+
+/// The one list of the directory's files (the C twin's attribute table lists
+/// the same names); the ABI is `Documentation/ABI/testing/sysfs-kernel-rust_mempool`.
+const FILES: [(&CStr, File); 27] = [
+    (c"min_nr", File::MinNr),
+    (c"curr_nr", File::CurrNr),
+    (c"object_size", File::ObjectSize),
+    (c"cache_object_size", File::CacheObjectSize),
+    (c"cache_name", File::CacheName),
+    (c"in_use", File::InUse),
+    (c"alloc_total", File::AllocTotal),
+    (c"free_total", File::FreeTotal),
+    (c"alloc_failed", File::AllocFailed),
+    (c"reserve_served", File::ReserveServed),
+    (c"reserve_refilled", File::ReserveRefilled),
+    (c"bench_pairs", File::BenchPairs),
+    (c"bench_mempool_min_ns", File::BenchMin(Contender::Mempool)),
+    (
+        c"bench_mempool_median_ns",
+        File::BenchMedian(Contender::Mempool),
+    ),
+    (c"bench_cache_min_ns", File::BenchMin(Contender::Cache)),
+    (
+        c"bench_cache_median_ns",
+        File::BenchMedian(Contender::Cache),
+    ),
+    (c"bench_kmalloc_min_ns", File::BenchMin(Contender::Kmalloc)),
+    (
+        c"bench_kmalloc_median_ns",
+        File::BenchMedian(Contender::Kmalloc),
+    ),
+    (c"bench_kmalloc_backend", File::BenchKmallocBackend),
+    (c"bench_mempool_only_pairs", File::BenchMempoolOnlyPairs),
+    (c"bench_mempool_only_min_ns", File::BenchMempoolOnlyMin),
+    (
+        c"bench_mempool_only_median_ns",
+        File::BenchMempoolOnlyMedian,
+    ),
+    (c"hold", File::Hold),
+    (c"release", File::Release),
+    (c"resize", File::Resize),
+    (c"bench", File::Bench),
+    (c"bench_mempool", File::BenchMempool),
+];
+
+impl File {
+    /// Control files are written (by root only), the others read by anyone.
+    fn mode(self) -> u16 {
+        match self {
+            Self::Hold | Self::Release | Self::Resize | Self::Bench | Self::BenchMempool => 0o200,
+            _ => 0o444,
+        }
+    }
+
+    fn at(index: c_uint) -> Option<Self> {
+        FILES.get(index as usize).map(|&(_, file)| file)
+    }
+}
+
 impl Inner {
-    fn show(&self, attr: &[u8], w: &mut PageWriter<'_>) -> Result {
-        let r = match attr {
-            b"min_nr" => writeln!(w, "{}", self.pool.min_nr()),
-            b"curr_nr" => writeln!(w, "{}", self.pool.curr_nr()),
-            b"object_size" => writeln!(w, "{}", self.object_size),
-            b"cache_object_size" => writeln!(w, "{}", self.pool.cache().object_size()),
-            b"cache_name" => writeln!(w, "{}", CACHE_NAME.to_str().unwrap_or("?")),
-            b"in_use" => writeln!(w, "{}", self.held.len()),
-            b"alloc_total" => writeln!(w, "{}", self.alloc_total),
-            b"free_total" => writeln!(w, "{}", self.free_total),
-            b"alloc_failed" => writeln!(w, "{}", self.alloc_failed),
-            b"reserve_served" => writeln!(w, "{}", self.reserve_served),
-            b"reserve_refilled" => writeln!(w, "{}", self.reserve_refilled),
-            b"bench_result" => match self.bench {
-                Some(b) => writeln!(
-                    w,
-                    "pairs={} mempool_ns={} cache_ns={} kmalloc_ns={}",
-                    b.pairs, b.mempool_ns, b.cache_ns, b.kmalloc_ns
-                ),
-                None => writeln!(w, "none"),
+    fn show(&self, file: File, w: &mut PageWriter<'_>) -> Result {
+        let only = self.bench_mempool_only.of(Contender::Mempool);
+        let r = match file {
+            File::MinNr => writeln!(w, "{}", self.pool.min_nr()),
+            File::CurrNr => writeln!(w, "{}", self.pool.curr_nr()),
+            File::ObjectSize => writeln!(w, "{}", self.object_size),
+            File::CacheObjectSize => writeln!(w, "{}", self.pool.cache().object_size()),
+            File::CacheName => writeln!(w, "{}", CACHE_NAME.to_str().unwrap_or("?")),
+            File::InUse => writeln!(w, "{}", self.held.len()),
+            File::AllocTotal => writeln!(w, "{}", self.alloc_total),
+            File::FreeTotal => writeln!(w, "{}", self.free_total),
+            File::AllocFailed => writeln!(w, "{}", self.alloc_failed),
+            File::ReserveServed => writeln!(w, "{}", self.reserve_served),
+            File::ReserveRefilled => writeln!(w, "{}", self.reserve_refilled),
+            File::BenchPairs => writeln!(w, "{}", self.bench.pairs),
+            File::BenchMin(k) => writeln!(w, "{}", self.bench.of(k).min_ns),
+            File::BenchMedian(k) => writeln!(w, "{}", self.bench.of(k).median_ns),
+            File::BenchKmallocBackend => match self.kmalloc_takes_pages() {
+                true => writeln!(w, "pages"),
+                false => writeln!(w, "slab"),
             },
-            b"bench_mempool_result" => match self.bench_mempool {
-                Some((pairs, ns)) => writeln!(w, "pairs={pairs} mempool_ns={ns}"),
-                None => writeln!(w, "none"),
-            },
-            _ => return Err(EIO),
+            File::BenchMempoolOnlyPairs => writeln!(w, "{}", self.bench_mempool_only.pairs),
+            File::BenchMempoolOnlyMin => writeln!(w, "{}", only.min_ns),
+            File::BenchMempoolOnlyMedian => writeln!(w, "{}", only.median_ns),
+            File::Hold | File::Release | File::Resize | File::Bench | File::BenchMempool => {
+                return Err(EIO)
+            }
         };
         r.map_err(|_| EINVAL)
     }
 
-    fn store(&mut self, attr: &[u8], input: &[u8]) -> Result {
-        match attr {
-            b"hold" => {
+    fn store(&mut self, file: File, input: &[u8]) -> Result {
+        match file {
+            File::Hold => {
                 let n = parse_count(input, 1, HOLD_MAX)
                     .ok_or_else(|| refuse("hold", input, "a count 1..=65536"))?;
                 self.hold(n)
             }
-            b"release" => {
+            File::Release => {
                 if input == b"all" || input == b"all\n" {
                     return self.release(None);
                 }
@@ -595,17 +916,17 @@ impl Inner {
                     .ok_or_else(|| refuse("release", input, "a count 1..=65536 or `all`"))?;
                 self.release(Some(n))
             }
-            b"resize" => {
+            File::Resize => {
                 let n = parse_count(input, MIN_NR_MIN, MIN_NR_MAX)
                     .ok_or_else(|| refuse("resize", input, "a min_nr 1..=4096"))?;
                 self.resize(n)
             }
-            b"bench" => {
+            File::Bench => {
                 let n = parse_count(input, 1, BENCH_MAX)
                     .ok_or_else(|| refuse("bench", input, "a pair count 1..=1000000"))?;
                 self.bench(n)
             }
-            b"bench_mempool" => {
+            File::BenchMempool => {
                 let n = parse_count(input, 1, BENCH_MAX)
                     .ok_or_else(|| refuse("bench_mempool", input, "a pair count 1..=1000000"))?;
                 self.bench_mempool(n)
@@ -646,8 +967,16 @@ impl Registration {
                 // which outlives the registration (`PinnedDrop` removes it first).
                 let state = unsafe { &raw const (*this.as_ptr()).state };
                 let ctx = state.cast_mut().cast::<c_void>();
-                // SAFETY: `name` is static; `ctx` stays valid until `PinnedDrop`.
-                let handle = from_err_ptr(unsafe { shim::rmp_sysfs_create(name.as_char_ptr(), ctx) })
+                // The shim copies the table; the names are static.
+                let files = FILES.map(|(name, file)| shim::SysfsFile {
+                    name: name.as_char_ptr(),
+                    mode: file.mode(),
+                });
+                // SAFETY: `name` and the file names are static, `files` is
+                // valid for the call; `ctx` stays valid until `PinnedDrop`.
+                let handle = from_err_ptr(unsafe {
+                    shim::rmp_sysfs_create(name.as_char_ptr(), ctx, files.as_ptr(), files.len() as c_uint)
+                })
                     .inspect_err(|e| pr_err!("creating /sys/kernel/{name:?} failed: {e:?}\n"))?;
                 let handle = NonNull::new(handle).ok_or(ENOMEM)?;
                 // SAFETY: `state` is initialised (see above).
@@ -678,54 +1007,53 @@ unsafe fn state_of<'a>(ctx: *mut c_void) -> &'a Mutex<Inner> {
     unsafe { &*ctx.cast::<Mutex<Inner>>() }
 }
 
-/// Called by the C shim's `show` for every read-only attribute.
+/// Called by the C shim's `show` for every readable file, with the file's
+/// index in [`FILES`].
 ///
 /// # Safety
 ///
 /// `ctx` must be the context registered by [`Registration::new`] while that
-/// registration lives (sysfs drains readers before it is removed); `attr` must
-/// be a NUL-terminated string valid for the call; `buf` must be the PAGE_SIZE
-/// buffer sysfs hands to `show`.
+/// registration lives (sysfs drains readers before it is removed); `buf` must
+/// be the PAGE_SIZE buffer sysfs hands to `show`.
 #[no_mangle]
-unsafe extern "C" fn rust_mempool_show(
-    ctx: *mut c_void,
-    attr: *const c_char,
-    buf: *mut c_char,
-) -> isize {
+unsafe extern "C" fn rust_mempool_show(ctx: *mut c_void, index: c_uint, buf: *mut c_char) -> isize {
+    let Some(file) = File::at(index) else {
+        return EIO.to_errno() as isize;
+    };
     // SAFETY: per the contract, the registration (and so the state) lives.
     let state = unsafe { state_of(ctx) };
-    // SAFETY: per the contract, `attr` is NUL-terminated and valid.
-    let name = unsafe { CStr::from_char_ptr(attr) }.to_bytes();
     // SAFETY: per the contract, `buf` holds PAGE_SIZE writable bytes.
     let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };
     let mut w = PageWriter { buf: page, len: 0 };
-    match state.lock().show(name, &mut w) {
+    match state.lock().show(file, &mut w) {
         Ok(()) => w.len as isize,
         Err(e) => e.to_errno() as isize,
     }
 }
 
-/// Called by the C shim's `store` for every write-only attribute.
+/// Called by the C shim's `store` for every control file, with the file's
+/// index in [`FILES`].
 ///
 /// # Safety
 ///
 /// `ctx` must be the context registered by [`Registration::new`] while that
-/// registration lives; `attr` must be a NUL-terminated string valid for the
-/// call; `buf` must point at `len` readable bytes (what sysfs hands `store`).
+/// registration lives; `buf` must point at `len` readable bytes (what sysfs
+/// hands `store`).
 #[no_mangle]
 unsafe extern "C" fn rust_mempool_store(
     ctx: *mut c_void,
-    attr: *const c_char,
+    index: c_uint,
     buf: *const c_char,
     len: usize,
 ) -> isize {
+    let Some(file) = File::at(index) else {
+        return EIO.to_errno() as isize;
+    };
     // SAFETY: per the contract, the registration (and so the state) lives.
     let state = unsafe { state_of(ctx) };
-    // SAFETY: per the contract, `attr` is NUL-terminated and valid.
-    let name = unsafe { CStr::from_char_ptr(attr) }.to_bytes();
     // SAFETY: per the contract, `len` bytes at `buf` are readable.
     let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len) };
-    match state.lock().store(name, input) {
+    match state.lock().store(file, input) {
         Ok(()) => len as isize,
         Err(e) => e.to_errno() as isize,
     }
@@ -768,8 +1096,8 @@ impl kernel::InPlaceModule for RustMempool {
                         alloc_failed: 0,
                         reserve_served: 0,
                         reserve_refilled: 0,
-                        bench: None,
-                        bench_mempool: None,
+                        bench: BenchResult::default(),
+                        bench_mempool_only: BenchResult::default(),
                         loaded: false,
                     },
                 )

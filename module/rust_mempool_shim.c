@@ -81,9 +81,23 @@ bool rmp_refusal_log_allowed(void)
 	return __ratelimit(&rmp_refusals);
 }
 
+size_t rmp_kmalloc_max_cache_size(void)
+{
+	return KMALLOC_MAX_CACHE_SIZE;
+}
+
+/* A file of the directory; show/store hand @index (its place in Rust's table) to Rust. */
+struct rmp_attr {
+	struct kobj_attribute ka;
+	unsigned int index;
+};
+
 struct rmp_sysfs {
 	struct kobject *kobj;
 	void *ctx;
+	struct rmp_attr *files;
+	struct attribute **attrs;	/* NULL-terminated, into @files */
+	struct attribute_group group;
 };
 
 /* The module creates exactly one directory; the callbacks find its context here. */
@@ -91,78 +105,67 @@ static struct rmp_sysfs rmp_sysfs_instance;
 
 static ssize_t rmp_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	return rust_mempool_show(rmp_sysfs_instance.ctx, attr->attr.name, buf);
+	struct rmp_attr *a = container_of(attr, struct rmp_attr, ka);
+
+	return rust_mempool_show(rmp_sysfs_instance.ctx, a->index, buf);
 }
 
 static ssize_t rmp_store(struct kobject *kobj, struct kobj_attribute *attr, const char *buf,
 			 size_t len)
 {
-	return rust_mempool_store(rmp_sysfs_instance.ctx, attr->attr.name, buf, len);
+	struct rmp_attr *a = container_of(attr, struct rmp_attr, ka);
+
+	return rust_mempool_store(rmp_sysfs_instance.ctx, a->index, buf, len);
 }
 
-#define RMP_RO(n) static struct kobj_attribute rmp_attr_##n = __ATTR(n, 0444, rmp_show, NULL)
-#define RMP_WO(n) static struct kobj_attribute rmp_attr_##n = __ATTR(n, 0200, NULL, rmp_store)
+static void rmp_sysfs_free(struct rmp_sysfs *s)
+{
+	kfree(s->attrs);
+	kfree(s->files);
+	s->attrs = NULL;
+	s->files = NULL;
+	s->ctx = NULL;
+}
 
-RMP_RO(min_nr);
-RMP_RO(curr_nr);
-RMP_RO(object_size);
-RMP_RO(cache_object_size);
-RMP_RO(cache_name);
-RMP_RO(in_use);
-RMP_RO(alloc_total);
-RMP_RO(free_total);
-RMP_RO(alloc_failed);
-RMP_RO(reserve_served);
-RMP_RO(reserve_refilled);
-RMP_RO(bench_result);
-RMP_RO(bench_mempool_result);
-RMP_WO(hold);
-RMP_WO(release);
-RMP_WO(resize);
-RMP_WO(bench);
-RMP_WO(bench_mempool);
-
-static struct attribute *rmp_attrs[] = {
-	&rmp_attr_min_nr.attr,
-	&rmp_attr_curr_nr.attr,
-	&rmp_attr_object_size.attr,
-	&rmp_attr_cache_object_size.attr,
-	&rmp_attr_cache_name.attr,
-	&rmp_attr_in_use.attr,
-	&rmp_attr_alloc_total.attr,
-	&rmp_attr_free_total.attr,
-	&rmp_attr_alloc_failed.attr,
-	&rmp_attr_reserve_served.attr,
-	&rmp_attr_reserve_refilled.attr,
-	&rmp_attr_bench_result.attr,
-	&rmp_attr_bench_mempool_result.attr,
-	&rmp_attr_hold.attr,
-	&rmp_attr_release.attr,
-	&rmp_attr_resize.attr,
-	&rmp_attr_bench.attr,
-	&rmp_attr_bench_mempool.attr,
-	NULL,
-};
-
-static const struct attribute_group rmp_group = {
-	.attrs = rmp_attrs,
-};
-
-void *rmp_sysfs_create(const char *name, void *ctx)
+void *rmp_sysfs_create(const char *name, void *ctx, const struct rmp_file *files,
+		       unsigned int count)
 {
 	struct rmp_sysfs *s = &rmp_sysfs_instance;
+	unsigned int i;
 	int err;
 
 	if (s->kobj)
 		return ERR_PTR(-EBUSY);
+	s->files = kcalloc(count, sizeof(*s->files), GFP_KERNEL);
+	s->attrs = kcalloc(count + 1, sizeof(*s->attrs), GFP_KERNEL);
+	if (!s->files || !s->attrs) {
+		rmp_sysfs_free(s);
+		return ERR_PTR(-ENOMEM);
+	}
+	for (i = 0; i < count; i++) {
+		struct rmp_attr *a = &s->files[i];
+
+		/* Attributes not in static storage need a lockdep key. */
+		sysfs_attr_init(&a->ka.attr);
+		a->ka.attr.name = files[i].name;
+		a->ka.attr.mode = files[i].mode;
+		a->ka.show = files[i].mode & 0444 ? rmp_show : NULL;
+		a->ka.store = files[i].mode & 0222 ? rmp_store : NULL;
+		a->index = i;
+		s->attrs[i] = &a->ka.attr;
+	}
+	s->group.attrs = s->attrs;
 	s->ctx = ctx;
 	s->kobj = kobject_create_and_add(name, kernel_kobj);
-	if (!s->kobj)
+	if (!s->kobj) {
+		rmp_sysfs_free(s);
 		return ERR_PTR(-ENOMEM);
-	err = sysfs_create_group(s->kobj, &rmp_group);
+	}
+	err = sysfs_create_group(s->kobj, &s->group);
 	if (err) {
 		kobject_put(s->kobj);
 		s->kobj = NULL;
+		rmp_sysfs_free(s);
 		return ERR_PTR(err);
 	}
 	return s;
@@ -173,8 +176,8 @@ void rmp_sysfs_destroy(void *handle)
 	struct rmp_sysfs *s = handle;
 
 	/* Removal drains in-flight show/store calls: none runs after this returns. */
-	sysfs_remove_group(s->kobj, &rmp_group);
+	sysfs_remove_group(s->kobj, &s->group);
 	kobject_put(s->kobj);
 	s->kobj = NULL;
-	s->ctx = NULL;
+	rmp_sysfs_free(s);
 }

@@ -3,7 +3,8 @@
  * C shim of rust_mempool: only what Rust cannot call directly -- macros
  * (kmem_cache_create, mempool_create, kmalloc, kmem_cache_alloc,
  * mempool_alloc, cond_resched), the pool
- * lock, the log rate limit and the sysfs attribute table. All logic lives in Rust.
+ * lock, the log rate limit and sysfs attributes. All logic, and the list of
+ * files, lives in Rust.
  */
 #ifndef RUST_MEMPOOL_SHIM_H
 #define RUST_MEMPOOL_SHIM_H
@@ -24,12 +25,25 @@ void rmp_cond_resched(void);
 /* Whether a refused control-file write may be logged: at most 10 lines per 5 s. */
 bool rmp_refusal_log_allowed(void);
 
-/* sysfs: /sys/kernel/<name>/; show/store land in Rust with the attribute's name. */
-void *rmp_sysfs_create(const char *name, void *ctx);
+/* KMALLOC_MAX_CACHE_SIZE: above it kmalloc() takes whole pages. */
+size_t rmp_kmalloc_max_cache_size(void);
+
+/* One file of the sysfs directory, as Rust lists them. */
+struct rmp_file {
+	const char *name;
+	umode_t mode;
+};
+
+/*
+ * sysfs: /sys/kernel/<name>/ with @count files (the table is copied, the names
+ * must stay valid); show/store land in Rust with the file's index in @files.
+ */
+void *rmp_sysfs_create(const char *name, void *ctx, const struct rmp_file *files,
+		       unsigned int count);
 void rmp_sysfs_destroy(void *handle);
 
 /* Implemented in Rust. */
-ssize_t rust_mempool_show(void *ctx, const char *attr, char *buf);
-ssize_t rust_mempool_store(void *ctx, const char *attr, const char *buf, size_t len);
+ssize_t rust_mempool_show(void *ctx, unsigned int index, char *buf);
+ssize_t rust_mempool_store(void *ctx, unsigned int index, const char *buf, size_t len);
 
 #endif

@@ -596,30 +596,20 @@ fn bench(ctx: &Ctx, ui: Ui, pairs: u32, mempool_only: bool) -> Result<i32> {
     let log = lifecycle::control(&ctx.target(), control, &pairs.to_string())?;
     ui.log_lines(&log);
     let s = stats::read_stats(&ctx.root, ctx.module())?;
+    let size = s.module.object_size;
     if mempool_only {
         let b = s
             .module
-            .bench_mempool
+            .bench_mempool_only
             .context("the module reported no bench_mempool result")?;
-        println!(
-            "{} pairs of {} B through the mempool alone: {} ns",
-            b.pairs, s.module.object_size, b.mempool_ns
-        );
-        return Ok(0);
+        println!("{}", stats::render_mempool_only_bench(size, &b));
+    } else {
+        let b = s
+            .module
+            .bench
+            .context("the module reported no bench result")?;
+        println!("{}", stats::render_bench(size, &b));
     }
-    let b = s
-        .module
-        .bench
-        .context("the module reported no bench result")?;
-    println!(
-        "{} pairs of {} B: mempool {} ns, raw cache {} ns, kmalloc {} ns; mempool/raw {:.2}x",
-        b.pairs,
-        s.module.object_size,
-        b.mempool_ns,
-        b.cache_ns,
-        b.kmalloc_ns,
-        b.mempool_ns as f64 / b.cache_ns.max(1) as f64
-    );
     Ok(0)
 }
 

@@ -31,6 +31,7 @@
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/stringify.h>
@@ -81,11 +82,24 @@ static void c_mempool_ctor(void *object)
 #define C_MEMPOOL_CTOR c_mempool_ctor
 #endif
 
+enum c_mempool_contender {
+	BENCH_MEMPOOL,
+	BENCH_CACHE,
+	BENCH_KMALLOC,
+	BENCH_CONTENDERS
+};
+
+/* A contender's figures over a run's chunks, ns per pair; 0 until a run succeeds. */
+struct c_mempool_figures {
+	u64 min_ns;
+	u64 median_ns;
+};
+
+/* The last successful run of bench (bench_mempool: the mempool's figures alone). */
 struct c_mempool_bench {
-	unsigned int pairs;
-	u64 mempool_ns;
-	u64 cache_ns;
-	u64 kmalloc_ns;
+	unsigned int pairs;	/* 0 before the first */
+	struct c_mempool_figures fig[BENCH_CONTENDERS];
+	u64 clock_step_ns;	/* what the run was checked against (logged only) */
 };
 
 /*
@@ -108,12 +122,8 @@ struct c_mempool {
 	u64 alloc_failed;
 	u64 reserve_served;
 	u64 reserve_refilled;
-	bool bench_valid;
 	struct c_mempool_bench bench;
-	/* Last mempool-only bench (bench_mempool): pairs and ns per pair. */
-	bool bench_mempool_valid;
-	unsigned int bench_mempool_pairs;
-	u64 bench_mempool_ns;
+	struct c_mempool_bench bench_mempool_only;
 	struct kobject *kobj;	/* /sys/kernel/c_mempool, not under @lock */
 };
 
@@ -313,17 +323,17 @@ static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 	return 0;
 }
 
-enum c_mempool_contender {
-	BENCH_MEMPOOL,
-	BENCH_CACHE,
-	BENCH_KMALLOC,
-};
-
 static const char *const c_mempool_contender_names[] = {
 	[BENCH_MEMPOOL] = "mempool",
 	[BENCH_CACHE] = "cache",
 	[BENCH_KMALLOC] = "kmalloc",
 };
+
+/* Above the largest kmalloc cache, kmalloc() takes whole pages: bench times that. */
+static bool c_mempool_kmalloc_takes_pages(struct c_mempool *s)
+{
+	return s->object_size > KMALLOC_MAX_CACHE_SIZE;
+}
 
 /* One alloc+free pair; always inlined so each timing loop is specialised. */
 static __always_inline bool c_mempool_pair(struct c_mempool *s, enum c_mempool_contender k)
@@ -352,71 +362,188 @@ static __always_inline bool c_mempool_pair(struct c_mempool *s, enum c_mempool_c
 	}
 }
 
-/* Times @n alloc+free pairs, yielding the CPU now and then; ns per pair. */
-static __always_inline int c_mempool_time_pairs(struct c_mempool *s,
-						enum c_mempool_contender k,
-						unsigned int n, u64 *ns)
+/* @n pairs through @k with nothing else in the timed window: the ns they took. */
+static int c_mempool_time_chunk(struct c_mempool *s, const char *what,
+				enum c_mempool_contender k, unsigned int n, u64 *ns)
 {
 	ktime_t start = ktime_get();
 	unsigned int i;
-	s64 elapsed;
 
 	for (i = 0; i < n; i++) {
 		if (!c_mempool_pair(s, k)) {
-			pr_err("bench: %s allocation %u of %u failed\n",
-			       c_mempool_contender_names[k], i + 1, n);
+			pr_err("%s: %s allocation failed\n", what, c_mempool_contender_names[k]);
 			return -ENOMEM;
 		}
-		/* Process context, only a sleeping mutex held. */
-		if (i % 4096 == 4095)
-			cond_resched();
 	}
-	elapsed = ktime_to_ns(ktime_sub(ktime_get(), start));
-	*ns = elapsed > 0 ? div_u64(elapsed, max(n, 1U)) : 0;
+	*ns = max_t(s64, ktime_to_ns(ktime_sub(ktime_get(), start)), 0);
+	return 0;
+}
+
+/* Readings c_mempool_clock_step() takes at most, and the ticks it waits for. */
+#define CLOCK_READS_MAX 1000000
+#define CLOCK_TICKS 8
+
+/*
+ * The least difference between two consecutive readings of the monotonic
+ * clock over a few of its ticks, in ns: its resolution as a timer sees it (the
+ * cost of a reading included). 0 if it never moved.
+ */
+static u64 c_mempool_clock_step(void)
+{
+	ktime_t last = ktime_get(), now;
+	unsigned int i, ticks = 0;
+	u64 step = 0;
+	s64 d;
+
+	for (i = 0; i < CLOCK_READS_MAX && ticks < CLOCK_TICKS; i++) {
+		now = ktime_get();
+		d = ktime_to_ns(ktime_sub(now, last));
+		if (d > 0) {
+			step = step ? min_t(u64, step, d) : d;
+			ticks++;
+		}
+		last = now;
+	}
+	return step;
+}
+
+/*
+ * Refuses (-ERANGE) a run the clock could not time: a chunk (@ns for @n
+ * pairs, the shortest) spanning fewer than MEMPOOL_BENCH_CLOCK_STEPS_MIN clock
+ * steps, or under 1 ns a pair. The rate-limited line says which, and what
+ * count would do.
+ */
+static int c_mempool_check_resolution(const char *what, u64 step, u64 ns, unsigned int n)
+{
+	u64 needed = step * MEMPOOL_BENCH_CLOCK_STEPS_MIN, least;
+
+	if (step && ns >= needed && ns >= n)
+		return 0;
+	if (!__ratelimit(&c_mempool_refusals))
+		return -ERANGE;
+	if (!step) {
+		pr_err("%s: the clock did not move in %u readings: nothing can be timed\n",
+		       what, CLOCK_READS_MAX);
+	} else if (ns < n) {
+		pr_err("%s: a chunk of %u pairs took %llu ns, under 1 ns a pair: the clock is not keeping time; no figure\n",
+		       what, n, ns);
+	} else {
+		/* Pairs a chunk needs at this speed, times the chunks. */
+		least = DIV64_U64_ROUND_UP(needed, div_u64(ns, n)) * MEMPOOL_BENCH_CHUNKS;
+		if (least <= MEMPOOL_BENCH_MAX)
+			pr_err("%s: a chunk of %u pairs took %llu ns, under %u steps of the clock (%llu ns each): too short to time; write at least %llu pairs\n",
+			       what, n, ns, MEMPOOL_BENCH_CLOCK_STEPS_MIN, step, least);
+		else
+			pr_err("%s: a chunk of %u pairs took %llu ns, under %u steps of the clock (%llu ns each): no count up to %u is enough for this clocksource\n",
+			       what, n, ns, MEMPOOL_BENCH_CLOCK_STEPS_MIN, step, MEMPOOL_BENCH_MAX);
+	}
+	return -ERANGE;
+}
+
+/* Pairs per chunk of a run: MEMPOOL_BENCH_CHUNKS chunks, fewer for a short run. */
+static unsigned int c_mempool_chunk_len(unsigned int pairs)
+{
+	return max(DIV_ROUND_UP(pairs, MEMPOOL_BENCH_CHUNKS), 1U);
+}
+
+static int c_mempool_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Times the first @contenders contenders over @pairs pairs each, into @out:
+ * an untimed warm-up chunk of each, then MEMPOOL_BENCH_CHUNKS chunks (fewer
+ * for a short run) with their order rotating (none always runs first, on a
+ * cache the one before it warmed), rescheduling only between chunks. Figures:
+ * the fastest and the median chunk (the upper middle of an even count).
+ */
+static int c_mempool_run_bench(struct c_mempool *s, const char *what, unsigned int pairs,
+			       unsigned int contenders, struct c_mempool_bench *out)
+{
+	u64 samples[BENCH_CONTENDERS][MEMPOOL_BENCH_CHUNKS];
+	unsigned int len = c_mempool_chunk_len(pairs);
+	unsigned int chunks = DIV_ROUND_UP(pairs, len), shortest_n = 1;
+	u64 step = c_mempool_clock_step(), shortest = U64_MAX, ns;
+	unsigned int c, j, k, n;
+	int err;
+
+	lockdep_assert_held(&s->lock);
+	for (k = 0; k < contenders; k++) {
+		err = c_mempool_time_chunk(s, what, k, len, &ns);
+		if (err)
+			return err;
+	}
+	for (c = 0; c < chunks; c++) {
+		n = min(len, pairs - c * len);
+		for (j = 0; j < contenders; j++) {
+			k = (c + j) % contenders;
+			err = c_mempool_time_chunk(s, what, k, n, &ns);
+			if (err)
+				return err;
+			if (ns < shortest) {
+				shortest = ns;
+				shortest_n = n;
+			}
+			samples[k][c] = div_u64(ns, n);
+		}
+		/* Process context, only a sleeping mutex held. */
+		cond_resched();
+	}
+	err = c_mempool_check_resolution(what, step, shortest, shortest_n);
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->pairs = pairs;
+	out->clock_step_ns = step;
+	for (k = 0; k < contenders; k++) {
+		sort(samples[k], chunks, sizeof(u64), c_mempool_cmp_u64, NULL);
+		out->fig[k].min_ns = samples[k][0];
+		out->fig[k].median_ns = samples[k][chunks / 2];
+	}
 	return 0;
 }
 
 static int c_mempool_bench(struct c_mempool *s, unsigned int pairs)
 {
-	struct c_mempool_bench b = { .pairs = pairs };
+	struct c_mempool_bench b;
+	struct c_mempool_figures *f = b.fig;
 	int err;
 
-	lockdep_assert_held(&s->lock);
-	err = c_mempool_time_pairs(s, BENCH_MEMPOOL, pairs, &b.mempool_ns);
+	err = c_mempool_run_bench(s, "bench", pairs, BENCH_CONTENDERS, &b);
 	if (err)
 		return err;
-	err = c_mempool_time_pairs(s, BENCH_CACHE, pairs, &b.cache_ns);
-	if (err)
-		return err;
-	err = c_mempool_time_pairs(s, BENCH_KMALLOC, pairs, &b.kmalloc_ns);
-	if (err)
-		return err;
-	pr_info("bench: %u alloc+free pairs: mempool %llu ns, cache %llu ns, kmalloc %llu ns\n",
-		pairs, b.mempool_ns, b.cache_ns, b.kmalloc_ns);
+	pr_info("bench: %u pairs in %u chunks (clock step %llu ns), ns per pair min/median: mempool %llu/%llu, cache %llu/%llu, kmalloc %llu/%llu (%s)\n",
+		pairs, DIV_ROUND_UP(pairs, c_mempool_chunk_len(pairs)), b.clock_step_ns,
+		f[BENCH_MEMPOOL].min_ns, f[BENCH_MEMPOOL].median_ns,
+		f[BENCH_CACHE].min_ns, f[BENCH_CACHE].median_ns,
+		f[BENCH_KMALLOC].min_ns, f[BENCH_KMALLOC].median_ns,
+		c_mempool_kmalloc_takes_pages(s) ?
+		"page allocator: above the kmalloc caches" : "kmalloc cache");
 	s->bench = b;
-	s->bench_valid = true;
 	return 0;
 }
 
 /*
- * Times @pairs alloc+free pairs through the mempool alone. With failslab
- * failing the cache, every allocation is served by the reserve and every free
- * refills it: the reserve path, which bench cannot time because its
- * raw-cache contender fails then.
+ * Times pairs through the mempool alone. With failslab failing the cache,
+ * every allocation is served by the reserve and every free refills it: the
+ * reserve path, which bench cannot time because its raw-cache contender fails
+ * then.
  */
 static int c_mempool_bench_mempool(struct c_mempool *s, unsigned int pairs)
 {
-	u64 ns;
+	struct c_mempool_bench b;
 	int err;
 
-	lockdep_assert_held(&s->lock);
-	err = c_mempool_time_pairs(s, BENCH_MEMPOOL, pairs, &ns);
+	err = c_mempool_run_bench(s, "bench_mempool", pairs, 1, &b);
 	if (err)
 		return err;
-	pr_info("bench_mempool: %u alloc+free pairs: mempool %llu ns\n", pairs, ns);
-	s->bench_mempool_pairs = pairs;
-	s->bench_mempool_ns = ns;
-	s->bench_mempool_valid = true;
+	pr_info("bench_mempool: %u pairs in %u chunks (clock step %llu ns), ns per pair min/median: mempool %llu/%llu\n",
+		pairs, DIV_ROUND_UP(pairs, c_mempool_chunk_len(pairs)), b.clock_step_ns,
+		b.fig[BENCH_MEMPOOL].min_ns, b.fig[BENCH_MEMPOOL].median_ns);
+	s->bench_mempool_only = b;
 	return 0;
 }
 
@@ -472,41 +599,18 @@ C_MEMPOOL_SHOW(alloc_failed, "%llu", s->alloc_failed);
 C_MEMPOOL_SHOW(reserve_served, "%llu", s->reserve_served);
 C_MEMPOOL_SHOW(reserve_refilled, "%llu", s->reserve_refilled);
 
-static ssize_t bench_result_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
-{
-	struct c_mempool *s = &c_mempool;
-	ssize_t ret;
-
-	mutex_lock(&s->lock);
-	if (!s->bench_valid)
-		ret = sysfs_emit(buf, "none\n");
-	else
-		ret = sysfs_emit(buf, "pairs=%u mempool_ns=%llu cache_ns=%llu kmalloc_ns=%llu\n",
-				 s->bench.pairs, s->bench.mempool_ns, s->bench.cache_ns,
-				 s->bench.kmalloc_ns);
-	mutex_unlock(&s->lock);
-	return ret;
-}
-
-static struct kobj_attribute bench_result_attr = __ATTR_RO(bench_result);
-
-static ssize_t bench_mempool_result_show(struct kobject *kobj, struct kobj_attribute *attr,
-					 char *buf)
-{
-	struct c_mempool *s = &c_mempool;
-	ssize_t ret;
-
-	mutex_lock(&s->lock);
-	if (!s->bench_mempool_valid)
-		ret = sysfs_emit(buf, "none\n");
-	else
-		ret = sysfs_emit(buf, "pairs=%u mempool_ns=%llu\n", s->bench_mempool_pairs,
-				 s->bench_mempool_ns);
-	mutex_unlock(&s->lock);
-	return ret;
-}
-
-static struct kobj_attribute bench_mempool_result_attr = __ATTR_RO(bench_mempool_result);
+C_MEMPOOL_SHOW(bench_pairs, "%u", s->bench.pairs);
+C_MEMPOOL_SHOW(bench_mempool_min_ns, "%llu", s->bench.fig[BENCH_MEMPOOL].min_ns);
+C_MEMPOOL_SHOW(bench_mempool_median_ns, "%llu", s->bench.fig[BENCH_MEMPOOL].median_ns);
+C_MEMPOOL_SHOW(bench_cache_min_ns, "%llu", s->bench.fig[BENCH_CACHE].min_ns);
+C_MEMPOOL_SHOW(bench_cache_median_ns, "%llu", s->bench.fig[BENCH_CACHE].median_ns);
+C_MEMPOOL_SHOW(bench_kmalloc_min_ns, "%llu", s->bench.fig[BENCH_KMALLOC].min_ns);
+C_MEMPOOL_SHOW(bench_kmalloc_median_ns, "%llu", s->bench.fig[BENCH_KMALLOC].median_ns);
+C_MEMPOOL_SHOW(bench_kmalloc_backend, "%s", c_mempool_kmalloc_takes_pages(s) ? "pages" : "slab");
+C_MEMPOOL_SHOW(bench_mempool_only_pairs, "%u", s->bench_mempool_only.pairs);
+C_MEMPOOL_SHOW(bench_mempool_only_min_ns, "%llu", s->bench_mempool_only.fig[BENCH_MEMPOOL].min_ns);
+C_MEMPOOL_SHOW(bench_mempool_only_median_ns, "%llu",
+	       s->bench_mempool_only.fig[BENCH_MEMPOOL].median_ns);
 
 /*
  * A control file taking one count in @_lo..=@_hi: a refusal (rate-limited)
@@ -572,8 +676,17 @@ static struct attribute *c_mempool_attrs[] = {
 	&alloc_failed_attr.attr,
 	&reserve_served_attr.attr,
 	&reserve_refilled_attr.attr,
-	&bench_result_attr.attr,
-	&bench_mempool_result_attr.attr,
+	&bench_pairs_attr.attr,
+	&bench_mempool_min_ns_attr.attr,
+	&bench_mempool_median_ns_attr.attr,
+	&bench_cache_min_ns_attr.attr,
+	&bench_cache_median_ns_attr.attr,
+	&bench_kmalloc_min_ns_attr.attr,
+	&bench_kmalloc_median_ns_attr.attr,
+	&bench_kmalloc_backend_attr.attr,
+	&bench_mempool_only_pairs_attr.attr,
+	&bench_mempool_only_min_ns_attr.attr,
+	&bench_mempool_only_median_ns_attr.attr,
 	&hold_attr.attr,
 	&release_attr.attr,
 	&resize_attr.attr,

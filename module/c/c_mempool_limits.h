@@ -23,6 +23,10 @@
 #define MEMPOOL_HELD_BYTES_MAX 268435456
 /* Most alloc+free pairs one write to bench may ask for. */
 #define MEMPOOL_BENCH_MAX 1000000
+/* Chunks a bench run is timed in (fewer when it has fewer pairs). */
+#define MEMPOOL_BENCH_CHUNKS 16
+/* Least clock steps a timed chunk must span, or the run is refused. */
+#define MEMPOOL_BENCH_CLOCK_STEPS_MIN 100
 /* Default min_nr, as in the classic C example. */
 #define MEMPOOL_MIN_NR_DEFAULT 6
 /* Default object size, as in the classic C example. */

@@ -125,6 +125,14 @@ pub fn control(control: Control, errno: Errno) -> (&'static str, &'static str) {
             "the kernel could not allocate the larger reserve array",
             "try a smaller min_nr or free memory",
         ),
+        (Control::Bench | Control::BenchMempool, Errno::ERANGE) => (
+            "the run's chunks were too short for the kernel's clock to time (the module's line below says by how much)",
+            "bench more pairs: the line names the least count that will do",
+        ),
+        (Control::Bench | Control::BenchMempool, Errno::ENOMEM) => (
+            "a contender could not allocate: the slab allocator is failing (failslab?)",
+            "bench with the slab healthy; bench --mempool-only times the reserve path",
+        ),
         (Control::Release, Errno::EINVAL) => (
             "the value is not a count or `all`, or it is more than the elements held",
             "check in_use with mempoolctl stats",
@@ -244,5 +252,11 @@ mod tests {
             .0
             .contains("refused the value"));
         assert_eq!(control(Control::Bench, Errno::EIO).1, "see mempoolctl log");
+        assert!(control(Control::BenchMempool, Errno::ERANGE)
+            .0
+            .contains("too short for the kernel's clock"));
+        assert!(control(Control::Bench, Errno::ENOMEM)
+            .1
+            .contains("--mempool-only"));
     }
 }

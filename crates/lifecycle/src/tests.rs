@@ -55,7 +55,8 @@ impl FakeKernel {
             ("alloc_failed", "0"),
             ("reserve_served", "0"),
             ("reserve_refilled", "0"),
-            ("bench_result", "none"),
+            ("bench_pairs", "0"),
+            ("bench_mempool_only_pairs", "0"),
             ("hold", ""),
         ] {
             fs::write(k.join(f), format!("{v}\n")).unwrap();

@@ -159,7 +159,7 @@ mod c_limits {
                 .parse()
                 .unwrap_or_else(|e| panic!("MEMPOOL_{name}: {e}"))
         };
-        let expected: [(&str, u64); 10] = [
+        let expected: [(&str, u64); 12] = [
             ("MIN_NR_MIN", limits::MIN_NR_MIN.into()),
             ("MIN_NR_MAX", limits::MIN_NR_MAX.into()),
             ("OBJECT_SIZE_MIN", limits::OBJECT_SIZE_MIN.into()),
@@ -168,6 +168,8 @@ mod c_limits {
             ("HOLD_MAX", limits::HOLD_MAX.into()),
             ("HELD_BYTES_MAX", limits::HELD_BYTES_MAX),
             ("BENCH_MAX", limits::BENCH_MAX.into()),
+            ("BENCH_CHUNKS", limits::BENCH_CHUNKS.into()),
+            ("BENCH_CLOCK_STEPS_MIN", limits::BENCH_CLOCK_STEPS_MIN),
             ("MIN_NR_DEFAULT", limits::MIN_NR_DEFAULT.into()),
             ("OBJECT_SIZE_DEFAULT", limits::OBJECT_SIZE_DEFAULT.into()),
         ];

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
@@ -26,21 +26,41 @@ pub enum StatsError {
     },
 }
 
-/// Result of the last `bench` write.
+/// One contender's figures over the chunks of a bench run, in ns per pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    /// The fastest chunk.
+    pub min_ns: u64,
+    /// The median chunk (the upper middle of an even count).
+    pub median_ns: u64,
+}
+
+/// Where `kmalloc` of the module's object size comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KmallocBackend {
+    /// A kmalloc cache.
+    Slab,
+    /// Whole pages: the size is above the largest kmalloc cache.
+    Pages,
+}
+
+/// Result of the last `bench` write (the `bench_*` files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Bench {
     pub pairs: u64,
-    pub mempool_ns: u64,
-    pub cache_ns: u64,
-    pub kmalloc_ns: u64,
+    pub mempool: Figures,
+    pub cache: Figures,
+    pub kmalloc: Figures,
+    pub kmalloc_backend: KmallocBackend,
 }
 
-/// Result of the last `bench_mempool` write: the mempool path alone (the
-/// reserve path when failslab fails the cache).
+/// Result of the last `bench_mempool` write (the `bench_mempool_only_*`
+/// files): the mempool path alone, the reserve path when failslab fails the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct MempoolBench {
+pub struct MempoolOnlyBench {
     pub pairs: u64,
-    pub mempool_ns: u64,
+    pub mempool: Figures,
 }
 
 /// The module's own counters.
@@ -57,9 +77,10 @@ pub struct ModuleStats {
     pub alloc_failed: u64,
     pub reserve_served: u64,
     pub reserve_refilled: u64,
+    /// `null` until a `bench` write succeeds.
     pub bench: Option<Bench>,
-    /// `null` until a `bench_mempool` write, and for modules without that file.
-    pub bench_mempool: Option<MempoolBench>,
+    /// `null` until a `bench_mempool` write succeeds.
+    pub bench_mempool_only: Option<MempoolOnlyBench>,
 }
 
 /// The slab cache's figures from `/sys/kernel/slab/<cache>/` (absent ones are null).
@@ -92,69 +113,6 @@ pub fn parse_u64(text: &str) -> Option<u64> {
     t.parse().ok()
 }
 
-/// `bench_result` did not have the documented form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MalformedBench;
-
-/// Parses `bench_result`: `none` or `pairs=N mempool_ns=N cache_ns=N kmalloc_ns=N`.
-pub fn parse_bench(text: &str) -> Result<Option<Bench>, MalformedBench> {
-    let t = text.trim_end_matches('\n');
-    if t == "none" {
-        return Ok(None);
-    }
-    let mut vals = [None; 4];
-    const KEYS: [&str; 4] = ["pairs", "mempool_ns", "cache_ns", "kmalloc_ns"];
-    for word in t.split(' ') {
-        let (k, v) = word.split_once('=').ok_or(MalformedBench)?;
-        let i = KEYS
-            .iter()
-            .position(|key| *key == k)
-            .ok_or(MalformedBench)?;
-        if vals[i].is_some() {
-            return Err(MalformedBench);
-        }
-        // Digits only: the one newline allowed is the line's own, trimmed above.
-        if v.contains('\n') {
-            return Err(MalformedBench);
-        }
-        vals[i] = Some(parse_u64(v).ok_or(MalformedBench)?);
-    }
-    match vals {
-        [Some(pairs), Some(mempool_ns), Some(cache_ns), Some(kmalloc_ns)] => Ok(Some(Bench {
-            pairs,
-            mempool_ns,
-            cache_ns,
-            kmalloc_ns,
-        })),
-        _ => Err(MalformedBench),
-    }
-}
-
-/// Parses `bench_mempool_result`: `none` or `pairs=N mempool_ns=N`.
-pub fn parse_bench_mempool(text: &str) -> Result<Option<MempoolBench>, MalformedBench> {
-    let t = text.strip_suffix('\n').unwrap_or(text);
-    if t == "none" {
-        return Ok(None);
-    }
-    let field = |word: Option<&str>, key: &str| -> Result<u64, MalformedBench> {
-        let v = word
-            .and_then(|w| w.strip_prefix(key))
-            .and_then(|w| w.strip_prefix('='))
-            .ok_or(MalformedBench)?;
-        if v.contains('\n') {
-            return Err(MalformedBench);
-        }
-        parse_u64(v).ok_or(MalformedBench)
-    };
-    let mut words = t.split(' ');
-    let pairs = field(words.next(), "pairs")?;
-    let mempool_ns = field(words.next(), "mempool_ns")?;
-    if words.next().is_some() {
-        return Err(MalformedBench);
-    }
-    Ok(Some(MempoolBench { pairs, mempool_ns }))
-}
-
 fn read(path: &Path) -> Result<String, StatsError> {
     fs::read_to_string(path).map_err(|source| StatsError::Read {
         path: path.to_owned(),
@@ -172,6 +130,53 @@ fn number(dir: &Path, name: &str) -> Result<u64, StatsError> {
     })
 }
 
+fn figures(dir: &Path, prefix: &str) -> Result<Figures, StatsError> {
+    Ok(Figures {
+        min_ns: number(dir, &format!("{prefix}_min_ns"))?,
+        median_ns: number(dir, &format!("{prefix}_median_ns"))?,
+    })
+}
+
+/// The `bench_*` files: `None` while `bench_pairs` is 0 (no run yet).
+fn read_bench(dir: &Path) -> Result<Option<Bench>, StatsError> {
+    let pairs = number(dir, "bench_pairs")?;
+    if pairs == 0 {
+        return Ok(None);
+    }
+    let path = dir.join("bench_kmalloc_backend");
+    let text = read(&path)?;
+    let kmalloc_backend = match text.as_str() {
+        "slab\n" => KmallocBackend::Slab,
+        "pages\n" => KmallocBackend::Pages,
+        _ => {
+            return Err(StatsError::Parse {
+                path,
+                expected: "`slab` or `pages`",
+                found: text,
+            })
+        }
+    };
+    Ok(Some(Bench {
+        pairs,
+        mempool: figures(dir, "bench_mempool")?,
+        cache: figures(dir, "bench_cache")?,
+        kmalloc: figures(dir, "bench_kmalloc")?,
+        kmalloc_backend,
+    }))
+}
+
+/// The `bench_mempool_only_*` files: `None` while no run succeeded.
+fn read_mempool_only_bench(dir: &Path) -> Result<Option<MempoolOnlyBench>, StatsError> {
+    let pairs = number(dir, "bench_mempool_only_pairs")?;
+    if pairs == 0 {
+        return Ok(None);
+    }
+    Ok(Some(MempoolOnlyBench {
+        pairs,
+        mempool: figures(dir, "bench_mempool_only")?,
+    }))
+}
+
 /// Slab figure files start with the number (`objects` may add ` N0=...`).
 fn slab_number(dir: &Path, name: &str) -> Option<u64> {
     let text = fs::read_to_string(dir.join(name)).ok()?;
@@ -184,29 +189,6 @@ pub fn read_stats(root: &Path, module_dir: &str) -> Result<Stats, StatsError> {
     if !dir.is_dir() {
         return Err(StatsError::NotLoaded { dir });
     }
-    let bench_path = dir.join("bench_result");
-    let bench_text = read(&bench_path)?;
-    let bench = parse_bench(&bench_text).map_err(|MalformedBench| StatsError::Parse {
-        path: bench_path,
-        expected: "`none` or `pairs=N mempool_ns=N cache_ns=N kmalloc_ns=N`",
-        found: bench_text,
-    })?;
-    let mempool_path = dir.join("bench_mempool_result");
-    let bench_mempool = match fs::read_to_string(&mempool_path) {
-        // A module from before bench_mempool: no figure, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(StatsError::Read {
-                path: mempool_path,
-                source,
-            })
-        }
-        Ok(text) => parse_bench_mempool(&text).map_err(|MalformedBench| StatsError::Parse {
-            path: mempool_path,
-            expected: "`none` or `pairs=N mempool_ns=N`",
-            found: text,
-        })?,
-    };
     let cache_name = read(&dir.join("cache_name"))?.trim_end().to_owned();
     let module = ModuleStats {
         min_nr: number(&dir, "min_nr")?,
@@ -219,8 +201,8 @@ pub fn read_stats(root: &Path, module_dir: &str) -> Result<Stats, StatsError> {
         alloc_failed: number(&dir, "alloc_failed")?,
         reserve_served: number(&dir, "reserve_served")?,
         reserve_refilled: number(&dir, "reserve_refilled")?,
-        bench,
-        bench_mempool,
+        bench: read_bench(&dir)?,
+        bench_mempool_only: read_mempool_only_bench(&dir)?,
         cache_name,
     };
     let slab_dir = root.join("sys/kernel/slab").join(&module.cache_name);
@@ -245,6 +227,41 @@ fn opt(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
+fn render_figures(f: &Figures) -> String {
+    format!("min {} | median {}", f.min_ns, f.median_ns)
+}
+
+fn backend_label(b: KmallocBackend) -> &'static str {
+    match b {
+        KmallocBackend::Slab => "kmalloc cache",
+        KmallocBackend::Pages => "page allocator: above the kmalloc caches",
+    }
+}
+
+/// One line for the last `bench` run, for people.
+pub fn render_bench(object_size: u64, b: &Bench) -> String {
+    format!(
+        "{} pairs of {object_size} B, ns per pair min/median: mempool {}/{}, raw cache {}/{}, kmalloc {}/{} ({}); mempool/raw {:.2}x (medians)",
+        b.pairs,
+        b.mempool.min_ns,
+        b.mempool.median_ns,
+        b.cache.min_ns,
+        b.cache.median_ns,
+        b.kmalloc.min_ns,
+        b.kmalloc.median_ns,
+        backend_label(b.kmalloc_backend),
+        b.mempool.median_ns as f64 / b.cache.median_ns.max(1) as f64
+    )
+}
+
+/// One line for the last `bench_mempool` run, for people.
+pub fn render_mempool_only_bench(object_size: u64, b: &MempoolOnlyBench) -> String {
+    format!(
+        "{} pairs of {object_size} B through the mempool alone, ns per pair min/median: {}/{}",
+        b.pairs, b.mempool.min_ns, b.mempool.median_ns
+    )
+}
+
 /// A table for people.
 pub fn render_table(s: &Stats) -> String {
     let m = &s.module;
@@ -261,18 +278,17 @@ pub fn render_table(s: &Stats) -> String {
         ("reserve_refilled".into(), m.reserve_refilled.to_string()),
     ];
     if let Some(b) = &m.bench {
-        rows.push((
-            "bench (ns/pair)".into(),
-            format!(
-                "mempool {} | cache {} | kmalloc {} ({} pairs)",
-                b.mempool_ns, b.cache_ns, b.kmalloc_ns, b.pairs
-            ),
-        ));
+        let row = |k: &str, f: &Figures| (format!("bench {k} (ns/pair)"), render_figures(f));
+        rows.push(row("mempool", &b.mempool));
+        rows.push(row("cache", &b.cache));
+        let (k, v) = row("kmalloc", &b.kmalloc);
+        rows.push((k, format!("{v} ({})", backend_label(b.kmalloc_backend))));
+        rows.push(("bench pairs".into(), b.pairs.to_string()));
     }
-    if let Some(b) = &m.bench_mempool {
+    if let Some(b) = &m.bench_mempool_only {
         rows.push((
             "bench_mempool (ns/pair)".into(),
-            format!("mempool {} ({} pairs)", b.mempool_ns, b.pairs),
+            format!("{} ({} pairs)", render_figures(&b.mempool), b.pairs),
         ));
     }
     match &s.slab {
@@ -335,10 +351,17 @@ mod tests {
         ("alloc_failed", "0\n"),
         ("reserve_served", "0\n"),
         ("reserve_refilled", "0\n"),
-        (
-            "bench_result",
-            "pairs=1000 mempool_ns=580 cache_ns=240 kmalloc_ns=1360\n",
-        ),
+        ("bench_pairs", "1000\n"),
+        ("bench_mempool_min_ns", "570\n"),
+        ("bench_mempool_median_ns", "580\n"),
+        ("bench_cache_min_ns", "235\n"),
+        ("bench_cache_median_ns", "240\n"),
+        ("bench_kmalloc_min_ns", "1300\n"),
+        ("bench_kmalloc_median_ns", "1360\n"),
+        ("bench_kmalloc_backend", "pages\n"),
+        ("bench_mempool_only_pairs", "0\n"),
+        ("bench_mempool_only_min_ns", "0\n"),
+        ("bench_mempool_only_median_ns", "0\n"),
     ];
 
     #[test]
@@ -352,14 +375,28 @@ mod tests {
         let s = read_stats(t.path(), "rust_mempool").unwrap();
         assert_eq!(s.module.in_use, 3);
         assert_eq!(s.module.alloc_total - s.module.free_total, s.module.in_use);
-        assert_eq!(s.module.bench.unwrap().kmalloc_ns, 1360);
+        let bench = s.module.bench.unwrap();
+        assert_eq!(
+            (bench.kmalloc, bench.kmalloc_backend),
+            (
+                Figures {
+                    min_ns: 1300,
+                    median_ns: 1360
+                },
+                KmallocBackend::Pages
+            )
+        );
+        assert_eq!(s.module.bench_mempool_only, None);
         let sl = s.slab.clone().unwrap();
         assert_eq!(
             (sl.merged, sl.objects, sl.order, sl.slabs),
             (false, Some(9), Some(3), None)
         );
         let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(json["schema"], 1);
+        assert_eq!(json["schema"], 2);
+        assert_eq!(json["module"]["bench"]["kmalloc_backend"], "pages");
+        assert_eq!(json["module"]["bench"]["cache"]["median_ns"], 240);
+        assert_eq!(json["module"]["bench_mempool_only"], serde_json::Value::Null);
         assert_eq!(json["module"]["curr_nr"], 6);
         assert_eq!(json["slab"]["slabs"], serde_json::Value::Null);
         let table = render_table(&s);
@@ -369,6 +406,61 @@ mod tests {
             .unwrap();
         assert_eq!(row.split_whitespace().last(), Some("6"), "{table}");
         assert!(table.contains("9 active / - total"), "{table}");
+        assert!(
+            table.contains("min 1300 | median 1360 (page allocator: above the kmalloc caches)"),
+            "{table}"
+        );
+        assert_eq!(
+            render_bench(10240, &bench),
+            "1000 pairs of 10240 B, ns per pair min/median: mempool 570/580, raw cache 235/240, \
+             kmalloc 1300/1360 (page allocator: above the kmalloc caches); mempool/raw 2.42x (medians)"
+        );
+    }
+
+    #[test]
+    fn a_bench_is_absent_until_its_pairs_are_set() {
+        let t = tempfile::tempdir().unwrap();
+        let mut tree: Vec<_> = LOADED.to_vec();
+        for (k, v) in &mut tree {
+            if k.starts_with("bench_") && k.ends_with("_ns") || k.ends_with("pairs") {
+                *v = "0\n";
+            }
+        }
+        fake_tree(t.path(), &tree);
+        assert_eq!(read_stats(t.path(), "rust_mempool").unwrap().module.bench, None);
+        for (file, value) in [
+            ("bench_mempool_only_pairs", "7\n"),
+            ("bench_mempool_only_min_ns", "300\n"),
+            ("bench_mempool_only_median_ns", "310\n"),
+        ] {
+            fs::write(t.path().join("sys/kernel/rust_mempool").join(file), value).unwrap();
+        }
+        let only = read_stats(t.path(), "rust_mempool")
+            .unwrap()
+            .module
+            .bench_mempool_only
+            .unwrap();
+        assert_eq!(
+            render_mempool_only_bench(64, &only),
+            "7 pairs of 64 B through the mempool alone, ns per pair min/median: 300/310"
+        );
+    }
+
+    #[test]
+    fn an_unknown_kmalloc_backend_is_named() {
+        let t = tempfile::tempdir().unwrap();
+        let mut tree: Vec<_> = LOADED.to_vec();
+        for (k, v) in &mut tree {
+            if *k == "bench_kmalloc_backend" {
+                *v = "vmalloc\n";
+            }
+        }
+        fake_tree(t.path(), &tree);
+        let err = read_stats(t.path(), "rust_mempool").unwrap_err().to_string();
+        assert!(
+            err.contains("bench_kmalloc_backend: expected `slab` or `pages`, found \"vmalloc\\n\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -396,47 +488,25 @@ mod tests {
         for bad in ["", "\n", "4 2", "+1", "-1", "0x10", "99999999999999999999"] {
             assert_eq!(parse_u64(bad), None, "{bad:?}");
         }
-        assert_eq!(parse_bench("none\n"), Ok(None));
-        assert!(parse_bench("pairs=1 mempool_ns=2 cache_ns=3").is_err());
-        assert!(parse_bench("pairs=1 pairs=1 cache_ns=3 kmalloc_ns=4").is_err());
-        assert!(parse_bench("pairs=1 mempool_ns=2 cache_ns=3 kmalloc_ns=4 extra=5").is_err());
-        assert_eq!(parse_bench_mempool("none\n"), Ok(None));
-        assert_eq!(
-            parse_bench_mempool("pairs=7 mempool_ns=300\n"),
-            Ok(Some(MempoolBench {
-                pairs: 7,
-                mempool_ns: 300
-            }))
-        );
-        for bad in [
-            "pairs=7",
-            "mempool_ns=3 pairs=7",
-            "pairs=7 mempool_ns=3 x=1",
-            "pairs=7\n mempool_ns=3",
-            "pairs=7 mempool_ns=-3",
-        ] {
-            assert!(parse_bench_mempool(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]
-    fn mempool_bench_is_read_when_the_module_has_it() {
+    fn mempool_only_bench_shows_in_json_and_table() {
         let t = tempfile::tempdir().unwrap();
         fake_tree(t.path(), LOADED);
-        // A module without the file: null, not an error.
-        let s = read_stats(t.path(), "rust_mempool").unwrap();
-        assert_eq!(s.module.bench_mempool, None);
         let dir = t.path().join("sys/kernel/rust_mempool");
-        fs::write(dir.join("bench_mempool_result"), "pairs=9 mempool_ns=410\n").unwrap();
+        fs::write(dir.join("bench_mempool_only_pairs"), "9\n").unwrap();
+        fs::write(dir.join("bench_mempool_only_min_ns"), "400\n").unwrap();
+        fs::write(dir.join("bench_mempool_only_median_ns"), "410\n").unwrap();
         let s = read_stats(t.path(), "rust_mempool").unwrap();
-        assert_eq!(s.module.bench_mempool.unwrap().mempool_ns, 410);
         let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(json["module"]["bench_mempool"]["pairs"], 9);
-        assert!(render_table(&s).contains("mempool 410 (9 pairs)"));
-        fs::write(dir.join("bench_mempool_result"), "pairs=9\n").unwrap();
+        assert_eq!(json["module"]["bench_mempool_only"]["pairs"], 9);
+        assert_eq!(json["module"]["bench_mempool_only"]["mempool"]["median_ns"], 410);
+        assert!(render_table(&s).contains("min 400 | median 410 (9 pairs)"));
+        fs::write(dir.join("bench_mempool_only_min_ns"), "4 00\n").unwrap();
         let err = read_stats(t.path(), "rust_mempool")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("bench_mempool_result: expected"), "{err}");
+        assert!(err.contains("bench_mempool_only_min_ns: expected a decimal number"), "{err}");
     }
 }

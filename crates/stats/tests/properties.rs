@@ -1,7 +1,7 @@
 //! Property tests for the sysfs value parsers and `read_stats` on fake trees.
 
 use proptest::prelude::*;
-use stats::{parse_bench, parse_u64, read_stats, Bench, StatsError};
+use stats::{parse_u64, read_stats, Bench, Figures, KmallocBackend, StatsError};
 use std::fs;
 use std::path::Path;
 
@@ -112,94 +112,76 @@ const SLAB_FILES: [&str; 7] = [
     "order",
 ];
 
-fn bench_line(b: &Bench) -> String {
-    format!(
-        "pairs={} mempool_ns={} cache_ns={} kmalloc_ns={}",
-        b.pairs, b.mempool_ns, b.cache_ns, b.kmalloc_ns
-    )
-}
+/// The numeric `bench_*` files, in the order [`bench_numbers`] gives their values.
+const BENCH_FILES: [&str; 7] = [
+    "bench_pairs",
+    "bench_mempool_min_ns",
+    "bench_mempool_median_ns",
+    "bench_cache_min_ns",
+    "bench_cache_median_ns",
+    "bench_kmalloc_min_ns",
+    "bench_kmalloc_median_ns",
+];
 
+/// A run's figures (`pairs` is never 0: 0 means no run).
 fn any_bench() -> impl Strategy<Value = Bench> {
-    any::<[u64; 4]>().prop_map(|[pairs, mempool_ns, cache_ns, kmalloc_ns]| Bench {
-        pairs,
-        mempool_ns,
-        cache_ns,
-        kmalloc_ns,
+    (1..=u64::MAX, any::<[u64; 6]>(), any::<bool>()).prop_map(|(pairs, ns, pages)| {
+        let figures = |i: usize| Figures {
+            min_ns: ns[i],
+            median_ns: ns[i + 1],
+        };
+        Bench {
+            pairs,
+            mempool: figures(0),
+            cache: figures(2),
+            kmalloc: figures(4),
+            kmalloc_backend: if pages {
+                KmallocBackend::Pages
+            } else {
+                KmallocBackend::Slab
+            },
+        }
     })
 }
 
-/// Writes a loaded module's directory: numbers, bench result and cache name.
-fn write_module(root: &Path, numbers: &[u64; 10], bench: &str, cache: &str) {
+/// What the module's `bench_*` files hold for `b`: all zero before any run.
+fn bench_numbers(b: Option<&Bench>) -> [u64; 7] {
+    b.map_or([0; 7], |b| {
+        [
+            b.pairs,
+            b.mempool.min_ns,
+            b.mempool.median_ns,
+            b.cache.min_ns,
+            b.cache.median_ns,
+            b.kmalloc.min_ns,
+            b.kmalloc.median_ns,
+        ]
+    })
+}
+
+/// Writes a loaded module's directory: numbers, bench files and cache name.
+fn write_module(root: &Path, numbers: &[u64; 10], bench: Option<&Bench>, cache: &str) {
     let dir = root.join("sys/kernel/rust_mempool");
     fs::create_dir_all(&dir).unwrap();
     for (name, value) in NUMBER_FILES.iter().zip(numbers) {
         fs::write(dir.join(name), format!("{value}\n")).unwrap();
     }
-    fs::write(dir.join("bench_result"), bench).unwrap();
-    fs::write(dir.join("cache_name"), format!("{cache}\n")).unwrap();
-}
-
-/// A `parse_bench` input that is one mutation away from a valid line.
-#[derive(Debug, Clone)]
-enum BenchDamage {
-    DropField(usize),
-    DuplicateField(usize),
-    ExtraField(String),
-    BadNumber(usize, String),
-    RenameKey(usize, String),
-    DoubleSpace(usize),
-    LeadingSpace,
-}
-
-fn bench_damage() -> impl Strategy<Value = BenchDamage> {
-    prop_oneof![
-        (0usize..4).prop_map(BenchDamage::DropField),
-        (0usize..4).prop_map(BenchDamage::DuplicateField),
-        "[a-z_]{0,8}=[0-9]{1,4}".prop_map(BenchDamage::ExtraField),
-        // Digits followed by newlines are left out: the parser strips trailing
-        // newlines from the line, so on the last field they are no damage.
-        (0usize..4, numberish())
-            .prop_filter("must be no number", |(_, s)| {
-                reference_u64(s.trim_end_matches('\n')).is_none()
-            })
-            .prop_map(|(i, s)| BenchDamage::BadNumber(i, s)),
-        (0usize..4, "[a-z_]{0,11}").prop_map(|(i, k)| BenchDamage::RenameKey(i, k)),
-        (0usize..3).prop_map(BenchDamage::DoubleSpace),
-        Just(BenchDamage::LeadingSpace),
-    ]
-}
-
-const BENCH_KEYS: [&str; 4] = ["pairs", "mempool_ns", "cache_ns", "kmalloc_ns"];
-
-fn damaged(b: &Bench, damage: &BenchDamage) -> String {
-    let values = [b.pairs, b.mempool_ns, b.cache_ns, b.kmalloc_ns];
-    let mut words: Vec<String> = BENCH_KEYS
-        .iter()
-        .zip(values)
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    match damage {
-        BenchDamage::DropField(i) => {
-            words.remove(*i);
-        }
-        BenchDamage::DuplicateField(i) => {
-            let w = words[*i].clone();
-            words.push(w);
-        }
-        BenchDamage::ExtraField(w) => words.push(w.clone()),
-        BenchDamage::BadNumber(i, s) => words[*i] = format!("{}={s}", BENCH_KEYS[*i]),
-        BenchDamage::RenameKey(i, k) => {
-            let k = if BENCH_KEYS.contains(&k.as_str()) {
-                format!("{k}x")
-            } else {
-                k.clone()
-            };
-            words[*i] = format!("{k}={}", values[*i]);
-        }
-        BenchDamage::DoubleSpace(i) => words[*i].push(' '),
-        BenchDamage::LeadingSpace => words[0].insert(0, ' '),
+    for (name, value) in BENCH_FILES.iter().zip(bench_numbers(bench)) {
+        fs::write(dir.join(name), format!("{value}\n")).unwrap();
     }
-    words.join(" ")
+    let backend = match bench.map(|b| b.kmalloc_backend) {
+        Some(KmallocBackend::Pages) => "pages\n",
+        _ => "slab\n",
+    };
+    fs::write(dir.join("bench_kmalloc_backend"), backend).unwrap();
+    for name in [
+        "bench_mempool_only_pairs",
+        "bench_mempool_only_min_ns",
+        "bench_mempool_only_median_ns",
+    ] {
+        fs::write(dir.join(name), "0\n").unwrap();
+    }
+    fs::write(dir.join("cache_name"), format!("{cache}\n")).unwrap();
 }
 
 proptest! {
@@ -221,53 +203,6 @@ proptest! {
         let text = (u128::from(u64::MAX) + extra).to_string();
         prop_assert_eq!(parse_u64(&text), None);
     }
-
-    #[test]
-    fn parse_bench_round_trips(b in any_bench(), newlines in 0usize..2) {
-        let text = bench_line(&b) + &"\n".repeat(newlines);
-        prop_assert_eq!(parse_bench(&text), Ok(Some(b)));
-    }
-
-    #[test]
-    fn parse_bench_none(newlines in 0usize..2) {
-        prop_assert_eq!(parse_bench(&format!("none{}", "\n".repeat(newlines))), Ok(None));
-    }
-
-    #[test]
-    fn parse_bench_rejects_malformed_lines(b in any_bench(), damage in bench_damage()) {
-        let text = damaged(&b, &damage);
-        prop_assert!(parse_bench(&text).is_err(), "{:?} accepted", text);
-    }
-
-    #[test]
-    fn parse_bench_results_are_consistent_on_any_text(
-        text in prop_oneof![
-            any::<String>(),
-            "((pairs|mempool_ns|cache_ns|kmalloc_ns|none|x)(=[0-9]{0,3})?[ \n]?){0,6}",
-        ]
-    ) {
-        match parse_bench(&text) {
-            Ok(None) => prop_assert_eq!(text.trim_end_matches('\n'), "none"),
-            // Whatever was accepted is the documented form of the same figures.
-            Ok(Some(b)) => {
-                prop_assert_eq!(parse_bench(&bench_line(&b)), Ok(Some(b)));
-                let mut words: Vec<&str> = text.trim_end_matches('\n').split(' ').collect();
-                words.sort_unstable();
-                let canon = bench_line(&b);
-                let mut expected: Vec<&str> = canon.split(' ').collect();
-                expected.sort_unstable();
-                // Words carry the numbers possibly with leading zeros; compare parsed.
-                prop_assert_eq!(words.len(), 4);
-                for (got, want) in words.iter().zip(&expected) {
-                    let (gk, gv) = got.split_once('=').unwrap();
-                    let (wk, wv) = want.split_once('=').unwrap();
-                    prop_assert_eq!(gk, wk);
-                    prop_assert_eq!(parse_u64(gv), parse_u64(wv));
-                }
-            }
-            Err(_) => {}
-        }
-    }
 }
 
 proptest! {
@@ -282,8 +217,7 @@ proptest! {
             proptest::option::of((any::<u64>(), any::<bool>())), 7)),
     ) {
         let t = scratch();
-        let bench_text = bench.as_ref().map_or_else(|| "none\n".to_owned(), |b| bench_line(b) + "\n");
-        write_module(t.path(), &numbers, &bench_text, &cache);
+        write_module(t.path(), &numbers, bench.as_ref(), &cache);
         if let Some(slab) = &slab {
             let dir = t.path().join("sys/kernel/slab").join(&cache);
             fs::create_dir_all(&dir).unwrap();
@@ -326,7 +260,7 @@ proptest! {
         garbage in numberish().prop_filter("must be no number", |s| reference_u64(s).is_none()),
     ) {
         let t = scratch();
-        write_module(t.path(), &numbers, "none\n", "rust_mempool");
+        write_module(t.path(), &numbers, None, "rust_mempool");
         let dir = t.path().join("sys/kernel/rust_mempool");
         fs::write(dir.join(NUMBER_FILES[which]), &garbage).unwrap();
         match read_stats(t.path(), "rust_mempool") {
@@ -339,22 +273,24 @@ proptest! {
     }
 
     #[test]
-    fn read_stats_names_bench_result_with_garbage(
+    fn read_stats_names_a_bench_file_with_garbage(
         numbers in any::<[u64; 10]>(),
         b in any_bench(),
-        damage in bench_damage(),
+        which in 0usize..7,
+        garbage in numberish().prop_filter("must be no number", |s| reference_u64(s).is_none()),
     ) {
         let t = scratch();
-        let garbage = damaged(&b, &damage);
-        write_module(t.path(), &numbers, &garbage, "rust_mempool");
+        write_module(t.path(), &numbers, Some(&b), "rust_mempool");
+        let path = t.path().join("sys/kernel/rust_mempool").join(BENCH_FILES[which]);
+        fs::write(&path, &garbage).unwrap();
         match read_stats(t.path(), "rust_mempool") {
             Err(e @ StatsError::Parse { .. }) => {
-                let StatsError::Parse { path, found, .. } = &e else { unreachable!() };
-                prop_assert_eq!(path, &t.path().join("sys/kernel/rust_mempool/bench_result"));
+                let StatsError::Parse { path: named, found, .. } = &e else { unreachable!() };
+                prop_assert_eq!(named, &path);
                 prop_assert_eq!(found, &garbage);
-                prop_assert!(e.to_string().contains("bench_result"));
+                prop_assert!(e.to_string().contains(BENCH_FILES[which]));
             }
-            other => prop_assert!(false, "{:?}: got {:?}", garbage, other),
+            other => prop_assert!(false, "{:?} in {}: got {:?}", garbage, BENCH_FILES[which], other),
         }
     }
 
@@ -366,9 +302,9 @@ proptest! {
         // `cache` has no '/': the slab directory stays inside the temporary root.
         let contents: Vec<String> = contents.into_iter().chain([cache]).collect();
         let t = scratch();
+        write_module(t.path(), &[0; 10], None, "unused");
         let dir = t.path().join("sys/kernel/rust_mempool");
-        fs::create_dir_all(&dir).unwrap();
-        let names = NUMBER_FILES.iter().chain(&["bench_result", "cache_name"]);
+        let names = NUMBER_FILES.iter().chain(&["bench_pairs", "cache_name"]);
         for (name, text) in names.zip(&contents) {
             fs::write(dir.join(name), text).unwrap();
         }
@@ -383,10 +319,13 @@ proptest! {
                 ];
                 prop_assert_eq!(want, got.map(Some).to_vec());
                 prop_assert_eq!(&m.cache_name, contents[11].trim_end());
+                // The other bench files hold zeros: a run shows only if pairs is set.
+                let pairs = reference_u64(&contents[10]);
+                prop_assert_eq!(m.bench.map(|b| b.pairs), pairs.filter(|p| *p != 0));
             }
             Err(StatsError::Parse { path, found, .. }) => {
                 let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-                let i = NUMBER_FILES.iter().chain(&["bench_result", "cache_name"])
+                let i = NUMBER_FILES.iter().chain(&["bench_pairs", "cache_name"])
                     .position(|n| *n == name).unwrap();
                 prop_assert_eq!(&found, &contents[i]);
             }

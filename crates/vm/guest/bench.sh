@@ -25,11 +25,11 @@ r=0
 while [ $r -lt $ROUNDS ]; do
 	for m in rust_mempool c_mempool; do
 		echo $PAIRS >/sys/kernel/$m/bench || report fail "bench $m round $r" "write failed"
-		set -- $(tr ' =' '\n\n' </sys/kernel/$m/bench_result)
-		# pairs N mempool_ns N cache_ns N kmalloc_ns N
-		measure "$m.mempool_ns" "$4"
-		measure "$m.cache_ns" "$6"
-		measure "$m.kmalloc_ns" "$8"
+		# A round's sample: its median chunk (ns per pair).
+		for k in mempool cache kmalloc; do
+			read -r ns </sys/kernel/$m/bench_${k}_median_ns
+			measure "$m.${k}_ns" "$ns"
+		done
 	done
 	r=$((r + 1))
 done
@@ -45,8 +45,8 @@ r=0
 while [ $r -lt $ROUNDS ]; do
 	for m in rust_mempool c_mempool; do
 		echo $PAIRS >/sys/kernel/$m/bench_mempool || report fail "bench_mempool $m round $r" "write failed"
-		set -- $(tr ' =' '\n\n' </sys/kernel/$m/bench_mempool_result)
-		measure "$m.reserve_ns" "$4"
+		read -r ns </sys/kernel/$m/bench_mempool_only_median_ns
+		measure "$m.reserve_ns" "$ns"
 	done
 	r=$((r + 1))
 done
@@ -79,8 +79,11 @@ per_cycle mempoolctl_load_rmmod_us 'mempoolctl -q load && rmmod $MODULE'
 per_cycle insmod_mempoolctl_unload_us 'insmod $KO && mempoolctl -q unload'
 
 check "load for stats timing" insmod $KO
+# The files stats reads (no bench run yet: the figures' files are skipped).
 per_cycle cat_sysfs_us 'cat $SYSFS/min_nr $SYSFS/curr_nr $SYSFS/object_size $SYSFS/cache_object_size \
 	$SYSFS/cache_name $SYSFS/in_use $SYSFS/alloc_total $SYSFS/free_total $SYSFS/alloc_failed \
-	$SYSFS/reserve_served $SYSFS/reserve_refilled $SYSFS/bench_result >/dev/null'
+	$SYSFS/reserve_served $SYSFS/reserve_refilled $SYSFS/bench_pairs $SYSFS/bench_mempool_only_pairs \
+	$SLAB/objects $SLAB/total_objects $SLAB/slabs $SLAB/object_size $SLAB/slab_size \
+	$SLAB/objs_per_slab $SLAB/order >/dev/null'
 per_cycle mempoolctl_stats_us 'mempoolctl stats >/dev/null'
 check "unload after timing" rmmod $MODULE

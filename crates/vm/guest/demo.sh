@@ -5,7 +5,6 @@ check_eq "reserve is full (curr_nr = 6)" 6 cat $SYSFS/curr_nr
 check "hold 3" mempoolctl hold 3
 check "release all" mempoolctl release all
 check "resize 8" mempoolctl resize 8
-check "bench 10000" mempoolctl bench 10000
 check "log" mempoolctl log
 check "unload" mempoolctl unload
 check_absent "module gone after unload" /sys/module/$MODULE

@@ -105,7 +105,11 @@ state() {
 	if [ -d $SYSFS ]; then
 		# Own names: shell variables are global, and callers loop over f and v.
 		for _state_f in min_nr curr_nr object_size in_use alloc_total free_total \
-			alloc_failed reserve_served reserve_refilled bench_result bench_mempool_result; do
+			alloc_failed reserve_served reserve_refilled bench_pairs \
+			bench_mempool_min_ns bench_mempool_median_ns bench_cache_min_ns \
+			bench_cache_median_ns bench_kmalloc_min_ns bench_kmalloc_median_ns \
+			bench_mempool_only_pairs bench_mempool_only_min_ns \
+			bench_mempool_only_median_ns; do
 			_state_v=
 			read -r _state_v <$SYSFS/$_state_f
 			STATE="$STATE $_state_f=$_state_v"
@@ -162,6 +166,39 @@ check_refused() {
 		*) report fail "$name" "exit status $rc, but the output lacks '$want': $OUT" ;;
 		esac
 	fi
+}
+
+# check_figures NAME PAIRS_FILE PAIRS PREFIX...: PAIRS_FILE holds PAIRS, and
+# PREFIX_min_ns and PREFIX_median_ns hold one number each, 1 <= min <= median.
+check_figures() {
+	skipping "$1" && return 0
+	name=$1
+	pairs_file=$2
+	want=$3
+	shift 3
+	slurp $SYSFS/$pairs_file
+	if [ "$OUT" != "$want" ]; then
+		report fail "$name" "$pairs_file is '$OUT', expected $want"
+		return 0
+	fi
+	for _fig in "$@"; do
+		slurp $SYSFS/${_fig}_min_ns
+		min=$OUT
+		slurp $SYSFS/${_fig}_median_ns
+		med=$OUT
+		echo "\$ $_fig: min $min, median $med ns per pair"
+		case "$min,$med" in
+		*[!0-9,]* | ,* | *,)
+			report fail "$name" "$_fig: '$min' and '$med' must be one number each"
+			return 0
+			;;
+		esac
+		if [ "$min" -lt 1 ] || [ "$min" -gt "$med" ]; then
+			report fail "$name" "$_fig: need 1 <= min ($min) <= median ($med)"
+			return 0
+		fi
+	done
+	report ok "$name"
 }
 
 # check_consistent NAME: the counters agree (alloc_total - free_total = in_use).

@@ -11,7 +11,7 @@ check_eq "cache_name" $MODULE cat $SYSFS/cache_name
 check_eq "curr_nr: reserve preallocated" 6 cat $SYSFS/curr_nr
 check_eq "in_use starts at 0" 0 cat $SYSFS/in_use
 check_eq "alloc_total starts at 0" 0 cat $SYSFS/alloc_total
-check_eq "bench_result before any bench" none cat $SYSFS/bench_result
+check_eq "bench_pairs before any bench: 0" 0 cat $SYSFS/bench_pairs
 check_log "init logs kmem_cache_size" "$MODULE: kmem_cache \"$MODULE\" created: kmem_cache_size = 10240"
 check_log "init logs min_nr and curr_nr" "$MODULE: mempool created: min_nr = 6, curr_nr = 6"
 check "slab cache is its own (SLAB_NO_MERGE)" sh -c "[ -d $SLAB ] && [ ! -L $SLAB ]"
@@ -30,6 +30,10 @@ check "load min_nr=3 object_size=100" insmod $KO min_nr=3 object_size=100
 check_eq "min_nr 3" 3 cat $SYSFS/min_nr
 check_eq "object_size 100" 100 cat $SYSFS/object_size
 check_eq "kmem_cache_size is the object size" 100 cat $SYSFS/cache_object_size
+check_eq "kmalloc of 100 B comes from a kmalloc cache" slab cat $SYSFS/bench_kmalloc_backend
+# One pair of small objects is far shorter than 100 readings of the clock.
+check_refused "bench 1: one pair is too short for the clock to time (ERANGE), nothing stored" 1 "Numerical result out of range" write_to $SYSFS/bench 1
+check_log "the refusal names the clock's step and a count that will do" "$MODULE: bench: a chunk of 1 pairs took [0-9]* ns, under 100 steps of the clock ([0-9]* ns each): too short to time; write at least [0-9]* pairs"
 rmmod $MODULE
 
 # --- hold / release / resize / bench through sysfs
@@ -48,9 +52,12 @@ check "resize down to 2" write_to $SYSFS/resize 2
 check_eq "min_nr 2" 2 cat $SYSFS/min_nr
 check_eq "curr_nr shrunk to 2" 2 cat $SYSFS/curr_nr
 check "bench 2000" write_to $SYSFS/bench 2000
-check_eq "bench_mempool_result before any bench_mempool" none cat $SYSFS/bench_mempool_result
-check "bench_mempool 2000" sh -c "echo 2000 > $SYSFS/bench_mempool && grep -Eq '^pairs=2000 mempool_ns=[1-9][0-9]*$' $SYSFS/bench_mempool_result"
-check "bench_result has non-zero figures" sh -c "cat $SYSFS/bench_result; grep -Eq '^pairs=2000 mempool_ns=[1-9][0-9]* cache_ns=[1-9][0-9]* kmalloc_ns=[1-9][0-9]*$' $SYSFS/bench_result"
+check_figures "bench 2000: its pairs, and 1 <= min <= median for each contender" bench_pairs 2000 bench_mempool bench_cache bench_kmalloc
+check_eq "kmalloc of 10240 B takes pages (above the kmalloc caches)" pages cat $SYSFS/bench_kmalloc_backend
+check_log "bench logs its chunks, figures and the page allocator" "$MODULE: bench: 2000 pairs in 16 chunks (clock step [0-9]* ns), ns per pair min/median: mempool [1-9][0-9]*/[1-9][0-9]*, cache [1-9][0-9]*/[1-9][0-9]*, kmalloc [1-9][0-9]*/[1-9][0-9]* (page allocator: above the kmalloc caches)"
+check_eq "bench_mempool_only_pairs before any bench_mempool: 0" 0 cat $SYSFS/bench_mempool_only_pairs
+check "bench_mempool 2000" write_to $SYSFS/bench_mempool 2000
+check_figures "bench_mempool 2000: its pairs, and 1 <= min <= median" bench_mempool_only_pairs 2000 bench_mempool_only
 check "hold 4 then unload while holding" sh -c "echo 4 > $SYSFS/hold && rmmod $MODULE"
 check_log "unload released the held elements" "$MODULE: unload: released 4 held"
 check_absent "slab cache gone after unload while holding" $SLAB
@@ -69,10 +76,11 @@ check_eq "in_use 3 via mempoolctl" 3 cat $SYSFS/in_use
 check "mempoolctl release all" mempoolctl release all
 check "mempoolctl resize 8" mempoolctl resize 8
 check_eq "min_nr 8 via mempoolctl" 8 cat $SYSFS/min_nr
-check "mempoolctl bench 1000" sh -c "mempoolctl bench 1000 | tee /tmp/b && grep -q '^1000 pairs of 10176 B: mempool [1-9]' /tmp/b"
-check "mempoolctl bench --mempool-only 1000" sh -c "mempoolctl bench --mempool-only 1000 | tee /tmp/b && grep -q '^1000 pairs of 10176 B through the mempool alone: [1-9]' /tmp/b"
-check "mempoolctl stats --json: schema 1, curr_nr 8" sh -c 'mempoolctl stats --json | tee /tmp/s.json && grep -q "\"schema\": 1" /tmp/s.json && grep -q "\"curr_nr\": 8" /tmp/s.json'
-check_eq "mempoolctl stats --watch: one JSON line per sample" 3 sh -c "mempoolctl stats --json --watch 0.2 --count 3 | grep -c '^{\"schema\":1,'"
+check "mempoolctl bench 2000" sh -c "mempoolctl bench 2000 | tee /tmp/b && grep -q '^2000 pairs of 10176 B, ns per pair min/median: mempool [1-9][0-9]*/[1-9]' /tmp/b"
+check "mempoolctl bench --mempool-only 2000" sh -c "mempoolctl bench --mempool-only 2000 | tee /tmp/b && grep -q '^2000 pairs of 10176 B through the mempool alone, ns per pair min/median: [1-9][0-9]*/[1-9]' /tmp/b"
+check_msg "mempoolctl bench 1: refused, the clock named as the cause" "too short for the kernel's clock" mempoolctl bench 1
+check "mempoolctl stats --json: schema 2, curr_nr 8" sh -c 'mempoolctl stats --json | tee /tmp/s.json && grep -q "\"schema\": 2" /tmp/s.json && grep -q "\"curr_nr\": 8" /tmp/s.json'
+check_eq "mempoolctl stats --watch: one JSON line per sample" 3 sh -c "mempoolctl stats --json --watch 0.2 --count 3 | grep -c '^{\"schema\":2,'"
 check "mempoolctl log shows this load" sh -c "mempoolctl log | grep -q 'kmem_cache_size = 10176'"
 check "mempoolctl -v shows how, -q prints nothing" sh -c "mempoolctl -v status >/dev/null && mempoolctl -v hold 1 2>&1 | grep -q 'write \"1\" > /sys/kernel/$MODULE/hold' && mempoolctl -q release all | wc -c | grep -qx 0"
 check "NO_COLOR is honoured, --color always overrides it" sh -c "! mempoolctl log | grep -q \"\$(printf '\\033')\" && mempoolctl --color always log | grep -q \"\$(printf '\\033')\""
