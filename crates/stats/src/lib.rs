@@ -113,6 +113,17 @@ pub fn parse_u64(text: &str) -> Option<u64> {
     t.parse().ok()
 }
 
+/// The module's ABI document, the one list of its sysfs files.
+const ABI: &str = include_str!("../../../module/Documentation/ABI/testing/sysfs-kernel-rust_mempool");
+
+/// The names of the files the ABI document gives `/sys/kernel/rust_mempool/`,
+/// in its order (`c_mempool`'s are the same).
+pub fn documented_files() -> Vec<&'static str> {
+    ABI.lines()
+        .filter_map(|l| l.strip_prefix("What:")?.trim().strip_prefix("/sys/kernel/rust_mempool/"))
+        .collect()
+}
+
 fn read(path: &Path) -> Result<String, StatsError> {
     fs::read_to_string(path).map_err(|source| StatsError::Read {
         path: path.to_owned(),

@@ -10,29 +10,6 @@ use std::path::Path;
 use std::process::Command;
 use vm::Scenario;
 
-/// The files of `/sys/kernel/<module>/`, so the scripts' reads and `exec`
-/// redirections find something.
-const SYSFS_FILES: [&str; 18] = [
-    "min_nr",
-    "curr_nr",
-    "object_size",
-    "cache_object_size",
-    "cache_name",
-    "in_use",
-    "alloc_total",
-    "free_total",
-    "alloc_failed",
-    "reserve_served",
-    "reserve_refilled",
-    "bench_result",
-    "bench_mempool_result",
-    "hold",
-    "release",
-    "resize",
-    "bench",
-    "bench_mempool",
-];
-
 fn sandbox(busybox: &Path) -> Result<tempfile::TempDir> {
     let root = tempfile::tempdir().context("a directory for the sandbox")?;
     let r = root.path();
@@ -49,7 +26,9 @@ fn sandbox(busybox: &Path) -> Result<tempfile::TempDir> {
             .map(|i| (i * 7919 % 251) as u8)
             .collect::<Vec<_>>(),
     )?;
-    for f in SYSFS_FILES {
+    // The module's files, as its ABI document lists them, so the scripts'
+    // reads and `exec` redirections find something.
+    for f in stats::documented_files() {
         fs::write(r.join("sys/kernel/rust_mempool").join(f), "0\n")?;
     }
     let status = Command::new("chroot")
