@@ -16,6 +16,7 @@ mod bench;
 mod checkcount;
 mod matrix;
 mod mirror;
+mod run;
 mod stock;
 
 #[derive(Parser)]
