@@ -4,11 +4,12 @@
 //! be the ones `vm::Scenario::expected_checks` keeps by hand, which the VM
 //! runner enforces at run time.
 
+use crate::run;
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use vm::Scenario;
+use xshell::{cmd, Shell};
 
 fn sandbox(busybox: &Path) -> Result<tempfile::TempDir> {
     let root = tempfile::tempdir().context("a directory for the sandbox")?;
@@ -31,10 +32,8 @@ fn sandbox(busybox: &Path) -> Result<tempfile::TempDir> {
     for f in stats::documented_files() {
         fs::write(r.join("sys/kernel/rust_mempool").join(f), "0\n")?;
     }
-    let status = Command::new("chroot")
-        .arg(r)
-        .args(["/bin/busybox", "--install", "-s", "/bin"])
-        .status()
+    let sh = Shell::new()?;
+    let status = run::status(cmd!(sh, "chroot {r} /bin/busybox --install -s /bin"))
         .context("running chroot (as root)")?;
     if !status.success() {
         bail!("busybox --install in the sandbox failed ({status})");
@@ -53,16 +52,12 @@ fn count(root: &Path, scenario: Scenario) -> Result<usize> {
     let tap = root.join("tmp/tap");
     let _ = fs::remove_file(&tap);
     // Its own PID namespace: a `kill` in a script reaches nothing outside.
-    let status = Command::new("unshare")
-        .args(["--pid", "--fork", "chroot"])
-        .arg(root)
-        .args([
-            "/bin/sh",
-            "-c",
-            "exec 3>/tmp/tap; /bin/sh /s.sh >/tmp/out 2>&1; true",
-        ])
-        .status()
-        .context("running unshare (util-linux)")?;
+    let sh = Shell::new()?;
+    let unshare = cmd!(
+        sh,
+        "unshare --pid --fork chroot {root} /bin/sh -c 'exec 3>/tmp/tap; /bin/sh /s.sh >/tmp/out 2>&1; true'"
+    );
+    let status = run::status(unshare).context("running unshare (util-linux)")?;
     if !status.success() {
         bail!("the sandboxed {scenario} script could not run ({status})");
     }

@@ -9,13 +9,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use kbuild::{Fragment, KernelBuild, KernelSpec, Toolchain};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
+use xshell::{cmd, Shell};
 
 mod bench;
 mod checkcount;
 mod matrix;
 mod mirror;
+mod run;
 mod stock;
 
 #[derive(Parser)]
@@ -90,14 +91,14 @@ fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 fn provision() -> Result<()> {
     let script = repo_root().join("crates/xtask/scripts/provision.sh");
-    let mut bash = Command::new("bash");
-    bash.arg(&script);
+    let sh = Shell::new()?;
+    let bash = cmd!(sh, "bash {script}");
     // Needed only the first time (when the extra suites are added).
-    match mirror::uri() {
+    let bash = match mirror::uri() {
         Ok(uri) => bash.env("MEMPOOLCTL_MIRROR", uri),
         Err(e) => bash.env("MEMPOOLCTL_MIRROR_ERROR", format!("{e:#}")),
     };
-    let status = bash.status().context("running provision.sh")?;
+    let status = run::status(bash).context("running provision.sh")?;
     if !status.success() {
         bail!("provisioning failed ({status}); see the message above");
     }
@@ -140,25 +141,20 @@ fn build_module(kernel: &KernelBuild, module_dir: &Path, extra: &[String]) -> Re
 /// A statically linked mempoolctl: it runs on the host and inside the guest.
 fn static_mempoolctl() -> Result<PathBuf> {
     let root = repo_root();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "mempoolctl",
-            "--target",
-            "x86_64-unknown-linux-gnu",
-        ])
-        .env(
-            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
-            // Non-PIE: a static-pie binary relocates itself at every start, which
-            // costs milliseconds under TCG (measured by cargo xtask bench).
-            "-C target-feature=+crt-static -C relocation-model=static",
-        )
-        .status()
-        .context("running cargo build")?;
+    let sh = Shell::new()?;
+    sh.change_dir(&root);
+    let cargo = env!("CARGO");
+    let build = cmd!(
+        sh,
+        "{cargo} build --quiet --release -p mempoolctl --target x86_64-unknown-linux-gnu"
+    )
+    .env(
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+        // Non-PIE: a static-pie binary relocates itself at every start, which
+        // costs milliseconds under TCG (measured by cargo xtask bench).
+        "-C target-feature=+crt-static -C relocation-model=static",
+    );
+    let status = run::status(build).context("running cargo build")?;
     if !status.success() {
         bail!("building the static mempoolctl failed");
     }
@@ -216,16 +212,13 @@ fn run_vm(
     scenario: &str,
     extra: &[String],
 ) -> Result<i32> {
-    let mut c = Command::new(ctl);
-    c.args(["--flavor", flavor, "vm", "--kernel"]).arg(kernel);
-    for ko in kos {
-        c.arg("--ko").arg(ko);
-    }
-    let status = c
-        .args(["--scenario", scenario])
-        .args(extra)
-        .status()
-        .context("running mempoolctl vm")?;
+    let sh = Shell::new()?;
+    let kos = kos.iter().flat_map(|ko| [Path::new("--ko"), *ko]);
+    let vm = cmd!(
+        sh,
+        "{ctl} --flavor {flavor} vm --kernel {kernel} {kos...} --scenario {scenario} {extra...}"
+    );
+    let status = run::status(vm).context("running mempoolctl vm")?;
     Ok(status.code().unwrap_or(1))
 }
 
@@ -353,16 +346,18 @@ fn run_bench(boots: usize) -> Result<()> {
     if kvm.accel == vm::Accel::Kvm {
         accels.push("kvm");
     }
+    let sh = Shell::new()?;
+    let (ctl, bzimage, ko) = (&parts.ctl, &parts.kernel.bzimage, &parts.rust_ko);
     for accel in &accels {
         for _ in 0..boots {
-            let out = Command::new(&parts.ctl)
-                .args(["vm", "--kernel"])
-                .arg(&parts.kernel.bzimage)
-                .args(["--ko"])
-                .arg(&parts.rust_ko)
-                .args(["--scenario", "boot", "--accel", accel])
-                .output()
-                .context("running mempoolctl vm")?;
+            let out = cmd!(
+                sh,
+                "{ctl} vm --kernel {bzimage} --ko {ko} --scenario boot --accel {accel}"
+            )
+            .quiet()
+            .ignore_status()
+            .output()
+            .context("running mempoolctl vm")?;
             let text = String::from_utf8_lossy(&out.stdout);
             let secs = text
                 .split(" s boot-to-verdict")
@@ -639,13 +634,15 @@ fn test() -> Result<()> {
     };
 
     // Unit tests first: fast, and no VM needed.
-    let out = Command::new(env!("CARGO"))
-        .current_dir(repo_root())
-        .args(["test", "--workspace", "--quiet"])
+    let sh = Shell::new()?;
+    sh.change_dir(repo_root());
+    let cargo = env!("CARGO");
+    let out = cmd!(sh, "{cargo} test --workspace --quiet")
+        .quiet()
+        .ignore_status()
         .output()
         .context("running cargo test")?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text = run::text(&out);
     print!("{text}");
     let (up, uf) = cargo_counts(&text);
     let unit_failed = if out.status.success() { uf } else { uf.max(1) };
@@ -696,9 +693,11 @@ fn test() -> Result<()> {
     jobs.push((
         "doctor on the cached test kernel: every build check passes (its own tool minimums read through the source link)".to_owned(),
         Box::new(move || {
-            let out = Command::new(&parts.ctl)
-                .args(["doctor", "--json", "--kdir"])
-                .arg(&parts.kernel.out_dir)
+            let sh = Shell::new()?;
+            let (ctl, kdir) = (&parts.ctl, &parts.kernel.out_dir);
+            let out = cmd!(sh, "{ctl} doctor --json --kdir {kdir}")
+                .quiet()
+                .ignore_status()
                 .output()
                 .context("running mempoolctl doctor")?;
             let report: serde_json::Value = serde_json::from_slice(&out.stdout)

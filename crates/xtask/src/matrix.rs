@@ -10,7 +10,8 @@
 //! VM brings its own initramfs. The headers are installed with apt, as a user
 //! installs them. 7.3 is the stock path's own kernel (`stock::prepare`).
 
-use crate::stock::{self, say, Mounts, StockParts};
+use crate::run::run_logged;
+use crate::stock::{self, say, Chroot, Mounts, StockParts};
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -86,14 +87,11 @@ fn base_chroot(suite: &str) -> Result<PathBuf> {
         stock::debootstrap(&root, &base, suite)?;
     }
     let _proc = Mounts::proc(&root)?;
+    let ch = Chroot::new(&root)?;
     let log = base.join(format!("apt-{suite}.log"));
-    stock::run_logged(
-        "apt-get update",
-        &mut stock::in_chroot(&root, &["apt-get", "update"]),
-        &log,
-    )?;
+    run_logged("apt-get update", ch.cmd(&["apt-get", "update"]), &log)?;
     // kbuild runs make; the headers' gcc runs as and ld from binutils.
-    stock::apt_install(&root, &log, "apt-get install", &["make", "binutils"])?;
+    ch.apt_install(&log, "apt-get install", &["make", "binutils"])?;
     stock::stamp(&root, READY, "")?;
     Ok(root)
 }
@@ -118,12 +116,9 @@ fn add_kernel(root: &Path, kernel: &DebianKernel) -> Result<String> {
         .join(format!("apt-{}-{}.log", kernel.suite, kernel.series));
     let _ = fs::remove_file(&log);
     let _proc = Mounts::proc(root)?;
-    stock::run_logged(
-        "apt-get update",
-        &mut stock::in_chroot(root, &["apt-get", "update"]),
-        &log,
-    )?;
-    let names = stock::chroot_output(root, &["apt-cache", "pkgnames", "linux-headers-"])?;
+    let ch = Chroot::new(root)?;
+    run_logged("apt-get update", ch.cmd(&["apt-get", "update"]), &log)?;
+    let names = ch.read(&["apt-cache", "pkgnames", "linux-headers-"])?;
     let release = stock::pick_headers_release(&names, kernel.series, "").with_context(|| {
         format!(
             "{} has no linux-headers-{}*-amd64",
@@ -139,12 +134,7 @@ fn add_kernel(root: &Path, kernel: &DebianKernel) -> Result<String> {
         log.display()
     ));
     let headers = format!("linux-headers-{release}");
-    stock::apt_install(
-        root,
-        &log,
-        "apt-get install",
-        &["-t", kernel.archive, &headers],
-    )?;
+    ch.apt_install(&log, "apt-get install", &["-t", kernel.archive, &headers])?;
     say(format!(
         "{}: taking vmlinuz out of linux-image-{release}",
         kernel.debian
@@ -157,11 +147,8 @@ fn add_kernel(root: &Path, kernel: &DebianKernel) -> Result<String> {
          mv {image}.new {image}; cd /; rm -rf \"$d\"",
         archive = kernel.archive
     );
-    stock::run_logged(
-        "extracting the kernel image",
-        &mut stock::in_chroot(root, &["sh", "-c", &script]),
-        &log,
-    )?;
+    let extract = ch.cmd(&["sh", "-c", &script]);
+    run_logged("extracting the kernel image", extract, &log)?;
     stock::stamp(root, &kernel_stamp(kernel.series), &release)?;
     Ok(release)
 }
@@ -213,9 +200,10 @@ fn prepare_one(
     stock::install_sources(repo, &root, rust_module)?;
     stock::install_ctl(ctl, &root)?;
     let _proc = Mounts::proc(&root)?;
-    let c_ko = stock::build_in_chroot(&root, &release, "c", c_module)?;
+    let ch = Chroot::new(&root)?;
+    let c_ko = stock::build_in_chroot(&ch, &release, "c", c_module)?;
     let kdir = format!("/lib/modules/{release}/build");
-    let out = stock::mempoolctl_build(&root, "rust", &kdir, rust_module.1)?;
+    let out = stock::mempoolctl_build(&ch, "rust", &kdir, rust_module.1)?;
     let rust = if out.status.success() {
         bail!("mempoolctl built the Rust module for {release}, a kernel the matrix expects without CONFIG_RUST: update the matrix");
     } else {

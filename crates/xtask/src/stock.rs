@@ -18,12 +18,13 @@
 //! of which the VM (our own initramfs, a self-contained C module) needs. An
 //! archive without `linux-binary-*` gets `linux-image-*` instead.
 
+use crate::run::{self, run_logged};
 use anyhow::{bail, Context, Result};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Output;
 use std::time::Instant;
+use xshell::{cmd, Cmd, Shell};
 
 /// What the stock-kernel VM run needs.
 pub struct StockParts {
@@ -109,11 +110,12 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
     }
     // objtool (run on every C object) reads /proc; so do apt's maintainer scripts.
     let _proc = Mounts::proc(&root)?;
+    let ch = Chroot::new(&root)?;
     if complete.as_deref() != Some(RECIPE) {
         if !fresh {
             say("the chroot's package list changed: installing what is new");
         }
-        install_packages(&root, &base)?;
+        install_packages(&ch, &base)?;
         say(format!(
             "chroot ready in {:.0} s: {}",
             t.elapsed().as_secs_f64(),
@@ -133,9 +135,9 @@ pub fn prepare(ctl: &Path, repo: &Path) -> Result<StockParts> {
     install_sources(repo, &root, C_MODULE)?;
     install_sources(repo, &root, RUST_MODULE)?;
     install_ctl(ctl, &root)?;
-    let c_ko = build_in_chroot(&root, &release, "c", C_MODULE)?;
-    let rust_ko = build_in_chroot(&root, &release, "rust", RUST_MODULE)?;
-    doctor(&root, &release);
+    let c_ko = build_in_chroot(&ch, &release, "c", C_MODULE)?;
+    let rust_ko = build_in_chroot(&ch, &release, "rust", RUST_MODULE)?;
+    doctor(&ch, &release);
     Ok(StockParts {
         vmlinuz,
         c_ko,
@@ -162,12 +164,9 @@ pub(crate) fn debootstrap(root: &Path, base: &Path, suite: &str) -> Result<()> {
         log.display()
     ));
     let t = Instant::now();
-    let mut c = Command::new("debootstrap");
-    c.args(["--variant=minbase", suite])
-        .arg(root)
-        .arg(&uri)
-        .env("LC_ALL", "C");
-    run_logged("debootstrap", &mut c, &log)?;
+    let sh = Shell::new()?;
+    let c = cmd!(sh, "debootstrap --variant=minbase {suite} {root} {uri}").env("LC_ALL", "C");
+    run_logged("debootstrap", c, &log)?;
     say(format!(
         "debootstrap done in {:.0} s",
         t.elapsed().as_secs_f64()
@@ -177,40 +176,35 @@ pub(crate) fn debootstrap(root: &Path, base: &Path, suite: &str) -> Result<()> {
 
 /// Step 2b: trixie-backports, then Debian's headers, kernel image and the build
 /// tools; idempotent (apt installs only what is missing).
-fn install_packages(root: &Path, base: &Path) -> Result<()> {
+fn install_packages(ch: &Chroot, base: &Path) -> Result<()> {
     let uri = crate::mirror::uri()?;
     let log = base.join("apt.log");
     let _ = fs::remove_file(&log);
-    let list = root.join("etc/apt/sources.list.d/backports.sources");
+    let list = ch.root.join("etc/apt/sources.list.d/backports.sources");
     fs::write(
         &list,
         format!("Types: deb\nURIs: {uri}\nSuites: {BACKPORTS}\nComponents: main\n"),
     )
     .with_context(|| format!("apt sources: writing {}", list.display()))?;
     // Finishes what a killed earlier run left half-installed (else apt refuses).
-    run_logged(
-        "dpkg --configure -a",
-        &mut in_chroot(root, &["dpkg", "--configure", "-a"]),
-        &log,
-    )?;
+    let configure = ch.cmd(&["dpkg", "--configure", "-a"]);
+    run_logged("dpkg --configure -a", configure, &log)?;
     say(format!(
         "apt-get update in the chroot (log: {})",
         log.display()
     ));
-    run_logged(
-        "apt-get update",
-        &mut in_chroot(root, &["apt-get", "update"]),
-        &log,
-    )?;
+    run_logged("apt-get update", ch.cmd(&["apt-get", "update"]), &log)?;
 
-    let names = chroot_output(root, &["apt-cache", "pkgnames", "linux-headers-"])
+    let names = ch
+        .read(&["apt-cache", "pkgnames", "linux-headers-"])
         .context("choosing the kernel packages: apt-cache pkgnames")?;
     let release = pick_headers_release(&names, SERIES, MEASURED_RELEASE).with_context(|| {
         format!("choosing the kernel packages: the archive ({BACKPORTS}) has no linux-headers-{SERIES}*-amd64")
     })?;
     // The kernel image alone, without initramfs generator and modules (see the top).
     let binary = format!("linux-binary-{release}");
-    let image = if chroot_output(root, &["apt-cache", "show", &binary])
+    let image = if ch
+        .read(&["apt-cache", "show", &binary])
         .is_ok_and(|o| o.contains("Package:"))
     {
         binary
@@ -226,10 +220,11 @@ fn install_packages(root: &Path, base: &Path) -> Result<()> {
     ));
     let mut args = vec!["-t", BACKPORTS];
     args.extend(packages);
-    apt_install(root, &log, "apt-get install", &args)?;
+    ch.apt_install(&log, "apt-get install", &args)?;
     // The Rust path: trixie's own rustc and tools, and the kernel source of
     // exactly the headers' version.
-    let version = chroot_output(root, &["dpkg-query", "-W", "-f=${Version}", &headers])
+    let version = ch
+        .read(&["dpkg-query", "-W", "-f=${Version}", &headers])
         .context("the headers' package version: dpkg-query")?;
     let source = format!("linux-source-{SERIES}={}", version.trim());
     let mut args = vec![source.as_str()];
@@ -238,25 +233,10 @@ fn install_packages(root: &Path, base: &Path) -> Result<()> {
         "installing the Rust path: {} (about 1 min)",
         args.join(" ")
     ));
-    apt_install(root, &log, "apt-get install (rust path)", &args)?;
+    ch.apt_install(&log, "apt-get install (rust path)", &args)?;
     // Keep the cache small: the downloaded .debs are not needed again.
-    let _ = in_chroot(root, &["apt-get", "clean"]).status();
-    stamp(root, COMPLETE_STAMP, RECIPE)
-}
-
-/// `apt-get install -y --no-install-recommends ARGS` in the chroot, logged.
-pub(crate) fn apt_install(root: &Path, log: &Path, step: &str, args: &[&str]) -> Result<()> {
-    let mut all = vec![
-        "apt-get",
-        "install",
-        "-y",
-        "--no-install-recommends",
-        // No pty for dpkg's log: a chroot has no /dev/pts mounted.
-        "-o",
-        "Dpkg::Use-Pty=0",
-    ];
-    all.extend(args);
-    run_logged(step, &mut in_chroot(root, &all), log)
+    let _ = ch.cmd(&["apt-get", "clean"]).ignore_status().run();
+    stamp(&ch.root, COMPLETE_STAMP, RECIPE)
 }
 
 pub(crate) fn stamp(root: &Path, name: &str, content: &str) -> Result<()> {
@@ -292,19 +272,13 @@ pub(crate) fn unmount_stale(root: &Path) -> Result<()> {
 }
 
 fn umount(point: &Path) -> Result<()> {
-    let status = Command::new("umount")
-        .arg(point)
-        .status()
-        .context("running umount")?;
+    let sh = Shell::new()?;
+    let status = run::status(cmd!(sh, "umount {point}")).context("running umount")?;
     if status.success() {
         return Ok(());
     }
     // Busy (a process still inside): detach it instead of leaving it mounted.
-    let lazy = Command::new("umount")
-        .arg("-l")
-        .arg(point)
-        .status()
-        .context("running umount -l")?;
+    let lazy = run::status(cmd!(sh, "umount -l {point}")).context("running umount -l")?;
     if !lazy.success() {
         bail!("umount {} failed ({lazy})", point.display());
     }
@@ -323,10 +297,8 @@ impl Mounts {
         let mut m = Self { points: Vec::new() };
         let point = root.join("proc");
         fs::create_dir_all(&point)?;
-        let status = Command::new("mount")
-            .args(["-t", "proc", "proc"])
-            .arg(&point)
-            .status()
+        let sh = Shell::new()?;
+        let status = run::status(cmd!(sh, "mount -t proc proc {point}"))
             .context("mounting /proc in the chroot: running mount")?;
         if !status.success() {
             bail!(
@@ -349,77 +321,73 @@ impl Drop for Mounts {
     }
 }
 
-/// `chroot <root> args...` with a clean, predictable environment.
-pub(crate) fn in_chroot(root: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new("chroot");
-    c.arg(root)
-        .args(args)
-        .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .env("HOME", "/root")
-        .env("LC_ALL", "C")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null());
-    c
+/// A chroot, and the shell its commands start from.
+pub(crate) struct Chroot {
+    sh: Shell,
+    pub(crate) root: PathBuf,
 }
 
-/// Stdout of a command in the chroot; an error (with stderr) when it fails.
-pub(crate) fn chroot_output(root: &Path, args: &[&str]) -> Result<String> {
-    let out = in_chroot(root, args)
-        .output()
-        .context("running chroot (coreutils)")?;
-    if !out.status.success() {
-        bail!(
-            "`{}` in the chroot failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+impl Chroot {
+    pub(crate) fn new(root: &Path) -> Result<Self> {
+        Ok(Self {
+            sh: Shell::new()?,
+            root: root.to_owned(),
+        })
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
 
-/// Runs `cmd` with its output appended to `log`; a failure names `step`, the
-/// exit code, the log's last lines and the log.
-pub(crate) fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .with_context(|| format!("{step}: opening the log {}", log.display()))?;
-    let start = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let line = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| a.to_string_lossy())
-        .collect::<Vec<_>>()
-        .join(" ");
-    writeln!(file, "$ {line}")?;
-    let err = file.try_clone()?;
-    let status = cmd
-        .stdin(Stdio::null())
-        .stdout(file)
-        .stderr(err)
-        .status()
-        .with_context(|| {
-            format!("{step}: cannot run `{line}` (is it installed? `cargo xtask provision`)")
-        })?;
-    if status.success() {
-        return Ok(());
+    /// `chroot <root> args...` with a clean, predictable environment, and no
+    /// stdin (none from xshell, none from `run_logged`).
+    pub(crate) fn cmd(&self, args: &[&str]) -> Cmd<'_> {
+        let root = &self.root;
+        cmd!(self.sh, "chroot {root} {args...}")
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("HOME", "/root")
+            .env("LC_ALL", "C")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .quiet()
     }
-    let text = fs::read(log).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text[(start as usize).min(text.len())..]).into_owned();
-    let tail = text.lines().rev().take(12).collect::<Vec<_>>();
-    let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
-    let code = status
-        .code()
-        .map_or_else(|| status.to_string(), |c| c.to_string());
-    bail!(
-        "{step} failed (exit {code}); last lines:\n{tail}\nsee {}",
-        log.display()
-    )
+
+    /// Stdout of a command in the chroot; an error (with stderr) when it fails.
+    pub(crate) fn read(&self, args: &[&str]) -> Result<String> {
+        let out = self
+            .cmd(args)
+            .ignore_status()
+            .output()
+            .context("running chroot (coreutils)")?;
+        if !out.status.success() {
+            bail!(
+                "`{}` in the chroot failed ({}): {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `sh -c script` in the chroot: its exit code and output (stdout, then stderr).
+    fn sh_c(&self, script: &str) -> Result<(i32, String)> {
+        let out = self
+            .cmd(&["sh", "-c", script])
+            .ignore_status()
+            .output()
+            .context("running chroot")?;
+        Ok((out.status.code().unwrap_or(-1), run::text(&out)))
+    }
+
+    /// `apt-get install -y --no-install-recommends ARGS` in the chroot, logged.
+    pub(crate) fn apt_install(&self, log: &Path, step: &str, args: &[&str]) -> Result<()> {
+        let cmd = self
+            .cmd(&["apt-get", "install", "-y", "--no-install-recommends"])
+            // No pty for dpkg's log: a chroot has no /dev/pts mounted.
+            .args(["-o", "Dpkg::Use-Pty=0"])
+            .args(args);
+        run_logged(step, cmd, log)
+    }
 }
 
 /// Step 3: the release whose headers (`build` link) and kernel image are both there.
@@ -517,33 +485,25 @@ pub(crate) fn install_ctl(ctl: &Path, root: &Path) -> Result<()> {
 
 /// `mempoolctl --flavor <flavor> build` of the copied sources, in the chroot.
 pub(crate) fn mempoolctl_build(
-    root: &Path,
+    ch: &Chroot,
     flavor: &str,
     kdir: &str,
     module_dir: &str,
-) -> Result<std::process::Output> {
-    in_chroot(
-        root,
-        &[
-            "mempoolctl",
-            "--flavor",
-            flavor,
-            "build",
-            "--kdir",
-            kdir,
-            "--module-dir",
-            module_dir,
-        ],
-    )
-    .output()
-    .with_context(|| format!("mempoolctl --flavor {flavor} build in the chroot: running chroot"))
+) -> Result<Output> {
+    ch.cmd(&["mempoolctl", "--flavor", flavor, "build"])
+        .args(["--kdir", kdir, "--module-dir", module_dir])
+        .ignore_status()
+        .output()
+        .with_context(|| {
+            format!("mempoolctl --flavor {flavor} build in the chroot: running chroot")
+        })
 }
 
 /// Step 4c: `mempoolctl --flavor <flavor> build` inside the chroot; the host
 /// path of the `.ko`. The Rust flavor regenerates the Rust metadata Debian's
 /// headers leave out on its first run (minutes), then reuses it.
 pub(crate) fn build_in_chroot(
-    root: &Path,
+    ch: &Chroot,
     release: &str,
     flavor: &str,
     (_, module_dir, module): (&str, &str, &str),
@@ -553,7 +513,7 @@ pub(crate) fn build_in_chroot(
         "mempoolctl --flavor {flavor} build --kdir {kdir} --module-dir {module_dir} (in the chroot)"
     ));
     let t = Instant::now();
-    let out = mempoolctl_build(root, flavor, &kdir, module_dir)?;
+    let out = mempoolctl_build(ch, flavor, &kdir, module_dir)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
@@ -562,7 +522,7 @@ pub(crate) fn build_in_chroot(
             out.status.code().unwrap_or(-1),
             stdout,
             stderr,
-            root.display()
+            ch.root.display()
         );
     }
     for line in stdout
@@ -580,7 +540,7 @@ pub(crate) fn build_in_chroot(
         .with_context(|| {
             format!("mempoolctl build in the chroot printed no {module}.ko path:\n{stdout}{stderr}")
         })?;
-    let host = root.join(ko.trim_start_matches('/'));
+    let host = ch.root.join(ko.trim_start_matches('/'));
     if !host.is_file() {
         bail!(
             "mempoolctl build in the chroot reported {ko}, but {} is missing",
@@ -597,9 +557,13 @@ pub fn dkms_install(root: &Path, repo: &Path, release: &str) -> Result<PathBuf> 
     dkms_sources(root, repo)?;
     // objtool (run on every object) reads /proc.
     let _proc = Mounts::proc(root)?;
+    let ch = Chroot::new(root)?;
     // Idempotent: forget an earlier run's registration first.
-    let _ = in_chroot(root, &["dkms", "remove", DKMS_NAME, "--all"]).output();
-    let (status, text) = dkms_install_for(root, release)?;
+    let _ = ch
+        .cmd(&["dkms", "remove", DKMS_NAME, "--all"])
+        .ignore_status()
+        .output();
+    let (status, text) = dkms_install_for(&ch, release)?;
     if status != Some(0) {
         bail!("dkms install {DKMS_NAME} -k {release} failed ({status:?}):\n{text}");
     }
@@ -625,7 +589,7 @@ pub fn dkms_install(root: &Path, repo: &Path, release: &str) -> Result<PathBuf> 
 pub fn dkms_skips(root: &Path, repo: &Path, release: &str) -> Result<String> {
     dkms_sources(root, repo)?;
     let _proc = Mounts::proc(root)?;
-    let (status, text) = dkms_install_for(root, release)?;
+    let (status, text) = dkms_install_for(&Chroot::new(root)?, release)?;
     if status != Some(77) || !text.contains("BUILD_EXCLUSIVE") {
         bail!("dkms install {DKMS_NAME} -k {release}: expected exit 77 with BUILD_EXCLUSIVE (skipped), got {status:?}:\n{text}");
     }
@@ -656,16 +620,16 @@ fn dkms_sources(root: &Path, repo: &Path) -> Result<()> {
 }
 
 /// `dkms install` for `release`: its exit code and output.
-fn dkms_install_for(root: &Path, release: &str) -> Result<(Option<i32>, String)> {
+fn dkms_install_for(ch: &Chroot, release: &str) -> Result<(Option<i32>, String)> {
     // The PATH apt gives kernel hooks (its DPkg::Path), where DKMS runs on
     // every kernel upgrade: no /usr/local/bin, where mempoolctl is.
-    let out = in_chroot(root, &["dkms", "install", DKMS_NAME, "-k", release])
+    let out = ch
+        .cmd(&["dkms", "install", DKMS_NAME, "-k", release])
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .ignore_status()
         .output()
         .context("running dkms install in the chroot")?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    Ok((out.status.code(), text))
+    Ok((out.status.code(), run::text(&out)))
 }
 
 /// What `mempoolctl build` (Rust) says for headers whose kernel another rustc
@@ -714,17 +678,7 @@ fn in_scratch(root: &Path, name: &str, body: &str) -> Result<(i32, String)> {
          mkdir \"$d/home\"; cp -r /root/rust_mempool \"$d/module\"; rm -f \"$d/module\"/*.ko; \
          {body}rm -rf \"$d\"; exit $rc"
     );
-    sh_in_chroot(root, &script)
-}
-
-/// `sh -c script` in the chroot: its exit code and output (stdout, then stderr).
-fn sh_in_chroot(root: &Path, script: &str) -> Result<(i32, String)> {
-    let out = in_chroot(root, &["sh", "-c", script])
-        .output()
-        .context("running chroot")?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    Ok((out.status.code().unwrap_or(-1), text))
+    Chroot::new(root)?.sh_c(&script)
 }
 
 /// Refuses a kernel release name with characters Debian's do not have: such
@@ -744,32 +698,32 @@ pub(crate) fn plain_release(release: &str) -> Result<()> {
 /// every file is as the package installed it.
 pub fn dpkg_verify(root: &Path, release: &str) -> Result<String> {
     let headers = format!("linux-headers-{release}");
-    let owned = chroot_output(
-        root,
-        &[
+    let ch = Chroot::new(root)?;
+    let owned = ch
+        .read(&[
             "dpkg-query",
             "-W",
             "-f=${Package}\n",
             "linux-headers-*",
             "linux-kbuild-*",
             "linux-source-*",
-        ],
-    )
-    .context("listing the kernel packages")?;
+        ])
+        .context("listing the kernel packages")?;
     let mut args = vec!["dpkg", "--verify"];
     args.extend(owned.lines().filter(|l| !l.is_empty()));
     if !args.contains(&headers.as_str()) {
         bail!("{headers} is not installed in the chroot");
     }
-    chroot_output(root, &args)
+    ch.read(&args)
 }
 
 /// Step 4d: `mempoolctl doctor` in the chroot, printed for the record. It
 /// exits 4 here by design (the host kernel has no module support), so its
 /// exit code is reported, never an error.
-fn doctor(root: &Path, release: &str) {
+fn doctor(ch: &Chroot, release: &str) {
     let kdir = format!("/lib/modules/{release}/build");
-    match in_chroot(root, &["mempoolctl", "doctor", "--kdir", &kdir]).output() {
+    let doctor = ch.cmd(&["mempoolctl", "doctor", "--kdir", &kdir]);
+    match doctor.ignore_status().output() {
         Ok(out) => {
             say(format!(
                 "mempoolctl doctor --kdir {kdir} (in the chroot; exit {}, non-zero expected: this host cannot load modules):",
@@ -832,10 +786,12 @@ pub fn newest_release(releases: &[String]) -> Option<String> {
 
 /// Whether version `a` sorts after `b` for dpkg.
 fn dpkg_newer(a: &str, b: &str) -> bool {
-    Command::new("dpkg")
-        .args(["--compare-versions", a, "gt", b])
-        .status()
-        .is_ok_and(|s| s.success())
+    Shell::new().is_ok_and(|sh| {
+        cmd!(sh, "dpkg --compare-versions {a} gt {b}")
+            .quiet()
+            .run()
+            .is_ok()
+    })
 }
 
 /// Mount points strictly inside `dir` in a `/proc/self/mounts` text, deepest first.
