@@ -114,13 +114,18 @@ pub fn parse_u64(text: &str) -> Option<u64> {
 }
 
 /// The module's ABI document, the one list of its sysfs files.
-const ABI: &str = include_str!("../../../module/Documentation/ABI/testing/sysfs-kernel-rust_mempool");
+const ABI: &str =
+    include_str!("../../../module/Documentation/ABI/testing/sysfs-kernel-rust_mempool");
 
 /// The names of the files the ABI document gives `/sys/kernel/rust_mempool/`,
 /// in its order (`c_mempool`'s are the same).
 pub fn documented_files() -> Vec<&'static str> {
     ABI.lines()
-        .filter_map(|l| l.strip_prefix("What:")?.trim().strip_prefix("/sys/kernel/rust_mempool/"))
+        .filter_map(|l| {
+            l.strip_prefix("What:")?
+                .trim()
+                .strip_prefix("/sys/kernel/rust_mempool/")
+        })
         .collect()
 }
 
@@ -407,7 +412,10 @@ mod tests {
         assert_eq!(json["schema"], 2);
         assert_eq!(json["module"]["bench"]["kmalloc_backend"], "pages");
         assert_eq!(json["module"]["bench"]["cache"]["median_ns"], 240);
-        assert_eq!(json["module"]["bench_mempool_only"], serde_json::Value::Null);
+        assert_eq!(
+            json["module"]["bench_mempool_only"],
+            serde_json::Value::Null
+        );
         assert_eq!(json["module"]["curr_nr"], 6);
         assert_eq!(json["slab"]["slabs"], serde_json::Value::Null);
         let table = render_table(&s);
@@ -438,7 +446,10 @@ mod tests {
             }
         }
         fake_tree(t.path(), &tree);
-        assert_eq!(read_stats(t.path(), "rust_mempool").unwrap().module.bench, None);
+        assert_eq!(
+            read_stats(t.path(), "rust_mempool").unwrap().module.bench,
+            None
+        );
         for (file, value) in [
             ("bench_mempool_only_pairs", "7\n"),
             ("bench_mempool_only_min_ns", "300\n"),
@@ -467,7 +478,9 @@ mod tests {
             }
         }
         fake_tree(t.path(), &tree);
-        let err = read_stats(t.path(), "rust_mempool").unwrap_err().to_string();
+        let err = read_stats(t.path(), "rust_mempool")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("bench_kmalloc_backend: expected `slab` or `pages`, found \"vmalloc\\n\""),
             "{err}"
@@ -512,12 +525,18 @@ mod tests {
         let s = read_stats(t.path(), "rust_mempool").unwrap();
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["module"]["bench_mempool_only"]["pairs"], 9);
-        assert_eq!(json["module"]["bench_mempool_only"]["mempool"]["median_ns"], 410);
+        assert_eq!(
+            json["module"]["bench_mempool_only"]["mempool"]["median_ns"],
+            410
+        );
         assert!(render_table(&s).contains("min 400 | median 410 (9 pairs)"));
         fs::write(dir.join("bench_mempool_only_min_ns"), "4 00\n").unwrap();
         let err = read_stats(t.path(), "rust_mempool")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("bench_mempool_only_min_ns: expected a decimal number"), "{err}");
+        assert!(
+            err.contains("bench_mempool_only_min_ns: expected a decimal number"),
+            "{err}"
+        );
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 const RUST: &str = include_str!("../../../module/rust_mempool_main.rs");
 const C: &str = include_str!("../../../module/c/c_mempool.c");
-const ABI: &str = include_str!("../../../module/Documentation/ABI/testing/sysfs-kernel-rust_mempool");
+const ABI: &str =
+    include_str!("../../../module/Documentation/ABI/testing/sysfs-kernel-rust_mempool");
 
 fn set<'a>(names: impl Iterator<Item = &'a str>) -> BTreeSet<&'a str> {
     names.collect()
@@ -18,12 +19,17 @@ fn rust_files() -> BTreeSet<&'static str> {
         .split_once("const FILES")
         .and_then(|(_, rest)| rest.split_once("];"))
         .map_or("", |(table, _)| table);
-    set(table.split("c\"").skip(1).filter_map(|t| t.split_once('"').map(|(name, _)| name)))
+    set(table
+        .split("c\"")
+        .skip(1)
+        .filter_map(|t| t.split_once('"').map(|(name, _)| name)))
 }
 
 /// `&name_attr.attr,` lines of the C twin's attribute array.
 fn c_files() -> BTreeSet<&'static str> {
-    set(C.lines().filter_map(|l| l.trim().strip_prefix('&')?.strip_suffix("_attr.attr,")))
+    set(C
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('&')?.strip_suffix("_attr.attr,")))
 }
 
 fn documented(module: &str) -> BTreeSet<&'static str> {

@@ -487,12 +487,17 @@ pub(crate) mod tests {
     #[cfg(target_arch = "x86_64")]
     fn host_tsc_rate_matches_the_kernels_figure() {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let known = cpuinfo.lines().any(|l| {
-            l.starts_with("flags") && l.split_whitespace().any(|f| f == "tsc_known_freq")
-        });
-        let mhz: Option<f64> = cpuinfo
+        let known = cpuinfo
             .lines()
-            .find_map(|l| l.strip_prefix("cpu MHz")?.split(':').nth(1)?.trim().parse().ok());
+            .any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "tsc_known_freq"));
+        let mhz: Option<f64> = cpuinfo.lines().find_map(|l| {
+            l.strip_prefix("cpu MHz")?
+                .split(':')
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        });
         let measured = host_tsc_khz().expect("an x86_64 host has a TSC") as f64;
         match (known, mhz) {
             (true, Some(mhz)) => {
