@@ -201,6 +201,44 @@ check_figures() {
 	report ok "$name"
 }
 
+# check_clock_rule NAME: `bench 1` (one pair, one chunk per contender) must
+# obey the module's rule either way, judged from its own log line: refused
+# with ERANGE when the shortest chunk spanned fewer than 100 clock steps,
+# accepted when it spanned more. (Which one happens depends on how a pair's
+# cost compares with a clock reading's on this kernel; a figure says which.)
+check_clock_rule() {
+	skipping "$1" && return 0
+	if write_to $SYSFS/bench 1 2>/tmp/rule.err; then
+		line=$(dmesg | grep "$MODULE: bench: 1 pairs in 1 chunks" | tail -n 1)
+		step=$(echo "$line" | sed -n 's/.*(clock step \([0-9]*\) ns).*/\1/p')
+		took=$(echo "$line" | sed -n 's/.*mempool \([0-9]*\)\/.*cache \([0-9]*\)\/.*kmalloc \([0-9]*\)\/.*/\1 \2 \3/p' | tr ' ' '\n' | sort -n | head -n 1)
+		verdict=accepted
+	else
+		grep -q "Numerical result out of range" /tmp/rule.err || {
+			report fail "$1" "refused, but not with ERANGE: $(cat /tmp/rule.err)"
+			return 0
+		}
+		line=$(dmesg | grep "$MODULE: bench: a chunk of 1 pairs took" | tail -n 1)
+		step=$(echo "$line" | sed -n 's/.* steps of the clock (\([0-9]*\) ns each).*/\1/p')
+		took=$(echo "$line" | sed -n 's/.* took \([0-9]*\) ns, .*/\1/p')
+		verdict=refused
+	fi
+	echo "\$ bench 1: $verdict, shortest chunk $took ns, clock step $step ns: $line"
+	figure "bench_1_$verdict" 1
+	case "$step,$took" in
+	*[!0-9,]* | ,* | *,) report fail "$1" "no figures in the log line: '$line'" ;;
+	*)
+		if [ $verdict = refused ] && [ "$took" -lt $((100 * step)) ]; then
+			report ok "$1"
+		elif [ $verdict = accepted ] && [ "$took" -ge $((100 * step)) ]; then
+			report ok "$1"
+		else
+			report fail "$1" "$verdict although its chunk of $took ns is $((took / step)) steps of $step ns"
+		fi
+		;;
+	esac
+}
+
 # check_consistent NAME: the counters agree (alloc_total - free_total = in_use).
 check_consistent() {
 	skipping "$1" && return 0
