@@ -668,16 +668,6 @@ mod tests {
     }
 
     #[test]
-    fn config_scenarios_are_the_vm_scenarios() {
-        let vm: Vec<&str> = vm::Scenario::ALL.iter().map(|s| s.name()).collect();
-        let mut settings = settings::keys::SCENARIOS.to_vec();
-        let mut vm_sorted = vm.clone();
-        settings.sort_unstable();
-        vm_sorted.sort_unstable();
-        assert_eq!(settings, vm_sorted);
-    }
-
-    #[test]
     fn every_setting_flag_names_a_known_key() {
         // Layer::flags panics on an unknown key: build one per command shape.
         for args in [

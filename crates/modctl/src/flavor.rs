@@ -17,6 +17,15 @@ pub enum Flavor {
 
 impl Flavor {
     pub const ALL: [Flavor; 2] = [Flavor::Rust, Flavor::C];
+    /// Every flavor's name, in [`Flavor::ALL`]'s order (for config files).
+    pub const NAMES: [&'static str; 2] = [Self::ALL[0].name(), Self::ALL[1].name()];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Rust => "rust",
+            Self::C => "c",
+        }
+    }
 
     /// Module name, which is also its slab cache's and sysfs directory's name.
     pub fn module_name(self) -> &'static str {
@@ -41,10 +50,7 @@ impl Flavor {
 
 impl fmt::Display for Flavor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Rust => "rust",
-            Self::C => "c",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -55,11 +61,10 @@ pub struct UnknownFlavor(pub String);
 impl FromStr for Flavor {
     type Err = UnknownFlavor;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "rust" => Ok(Self::Rust),
-            "c" => Ok(Self::C),
-            other => Err(UnknownFlavor(other.to_owned())),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFlavor(s.to_owned()))
     }
 }
 

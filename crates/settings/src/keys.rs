@@ -40,18 +40,10 @@ pub struct Key {
     pub unset: &'static str,
 }
 
-pub const FLAVORS: &[&str] = &["rust", "c"];
-pub const ACCELS: &[&str] = &["auto", "kvm", "tcg"];
-pub const SCENARIOS: &[&str] = &[
-    "demo",
-    "smoke",
-    "faults",
-    "stress",
-    "all",
-    "bench",
-    "boot",
-    "selftest-fail",
-];
+// The choices are the enums' own names: one list each, in its crate.
+pub const FLAVORS: &[&str] = &modctl::flavor::Flavor::NAMES;
+pub const ACCELS: &[&str] = &vm::Accel::NAMES;
+pub const SCENARIOS: &[&str] = &vm::Scenario::NAMES;
 pub const COLORS: &[&str] = &["auto", "always", "never"];
 
 pub static KEYS: &[Key] = &[

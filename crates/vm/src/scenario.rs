@@ -41,7 +41,18 @@ impl Scenario {
         Scenario::SelfTestFail,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// Every scenario's name, in [`Scenario::ALL`]'s order (for config files).
+    pub const NAMES: [&'static str; 8] = {
+        let mut names = [""; 8];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Demo => "demo",
             Self::Smoke => "smoke",
