@@ -2,14 +2,13 @@
 //! logs in its own words), plus the two things xshell cannot do. Its `run`
 //! returns no exit status and `output` captures both streams, so a child whose
 //! output goes to the terminal and whose exit status is inspected runs through
-//! [`status`], and one whose output goes to a log file through [`run_logged`]:
+//! [`status`], and one whose output goes to a log file through [`run_logged`]
+//! (kbuild's one runner underneath):
 //! the only places a `Cmd` becomes a `std::process::Command`.
 
-use anyhow::{bail, Context, Result};
-use std::fs;
-use std::io::Write;
+use anyhow::{bail, Result};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Output};
 use xshell::Cmd;
 
 /// Runs `cmd` with the caller's stdin, stdout and stderr; its exit status.
@@ -18,44 +17,23 @@ pub(crate) fn status(cmd: Cmd<'_>) -> std::io::Result<ExitStatus> {
 }
 
 /// Runs `cmd` (no stdin) with its output appended to `log`, after a `$ cmd`
-/// line; a failure names `step`, the exit code, the log's last lines and the log.
+/// line, through kbuild's one runner; a failure names `step`, the exit status,
+/// the first error or the last lines, and the log (kbuild's hint is for
+/// kernel builds, not for apt or debootstrap, so it is left out).
 pub(crate) fn run_logged(step: &str, cmd: Cmd<'_>, log: &Path) -> Result<()> {
-    let mut cmd = Command::from(cmd);
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .with_context(|| format!("{step}: opening the log {}", log.display()))?;
-    let start = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let line = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| a.to_string_lossy())
-        .collect::<Vec<_>>()
-        .join(" ");
-    writeln!(file, "$ {line}")?;
-    let err = file.try_clone()?;
-    let status = cmd
-        .stdin(Stdio::null())
-        .stdout(file)
-        .stderr(err)
-        .status()
-        .with_context(|| {
-            format!("{step}: cannot run `{line}` (is it installed? `cargo xtask provision`)")
-        })?;
-    if status.success() {
-        return Ok(());
+    match kbuild::run_logged(&mut Command::from(cmd), log, None) {
+        Ok(()) => Ok(()),
+        Err(kbuild::RunError::Failed {
+            status,
+            first_error,
+            log,
+            ..
+        }) => bail!(
+            "{step} failed ({status}); last lines:\n{first_error}\nsee {}",
+            log.display()
+        ),
+        Err(e) => Err(anyhow::Error::new(e).context(step.to_owned())),
     }
-    let text = fs::read(log).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text[(start as usize).min(text.len())..]).into_owned();
-    let tail = text.lines().rev().take(12).collect::<Vec<_>>();
-    let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
-    let code = status
-        .code()
-        .map_or_else(|| status.to_string(), |c| c.to_string());
-    bail!(
-        "{step} failed (exit {code}); last lines:\n{tail}\nsee {}",
-        log.display()
-    )
 }
 
 /// A child's captured stdout, then its stderr, as text.
@@ -66,6 +44,7 @@ pub(crate) fn text(out: &Output) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use xshell::{cmd, Shell};
 
     #[test]
@@ -83,7 +62,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "bad failed (exit 3); last lines:\n$ sh -c echo no; exit 3\nno\nsee {}",
+                "bad failed (exit status: 3); last lines:\n$ sh -c echo no; exit 3\nno\nsee {}",
                 log.display()
             )
         );
