@@ -12,7 +12,7 @@ RUST_SRC_VERSION="${RUST_SRC_VERSION:-${RUSTC_VERSION}+dfsg1-2~bpo13+1}"
 BINDGEN_MIN="0.71.1"
 LLVM_V=19
 BOOKWORM_PKGS=(debootstrap clang-$LLVM_V lld-$LLVM_V llvm-$LLVM_V libclang-$LLVM_V-dev build-essential bc bison
-               flex libelf-dev libssl-dev cpio kmod busybox-static)
+               flex libelf-dev libssl-dev cpio kmod busybox-static lz4)
 SOURCES=/etc/apt/sources.list.d/mempoolctl-extra.sources
 PIN=/etc/apt/preferences.d/mempoolctl-extra
 
