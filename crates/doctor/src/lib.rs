@@ -4,7 +4,8 @@
 //!
 //! Every file is read under a root prefix (`<root>/proc/...`, `<root>/sys/...`,
 //! `<root>/lib/modules/...`) and the toolchain comes in as a [`Tools`] value, so the
-//! checks run against fake trees in tests; only [`Tools::probe`] touches the host.
+//! checks run against fake trees in tests; only [`Tools::probe`] touches the host, and
+//! tests run the same probe on a directory of fake tools ([`Tools::probe_in`]).
 //!
 //! # Checks
 //!

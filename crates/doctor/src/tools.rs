@@ -4,6 +4,7 @@
 use crate::kconfig::version_in_line;
 use kbuild::search_path;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -44,25 +45,46 @@ impl Tools {
     /// Runs the real commands. The search path is `~/.cargo/bin` then `$PATH`: the same
     /// order `mempoolctl build` gives `make`, so the rustc found is the one kbuild runs.
     pub fn probe() -> Self {
-        let path = search_path();
-        let rustc = first_line(&path, "rustc", &["--version"]);
-        let bindgen = first_line(&path, "bindgen", &["--version"])
+        Self::probe_in(
+            &search_path(),
+            |name| std::env::var_os(name),
+            kbuild::cache_root(),
+        )
+    }
+
+    /// [`Tools::probe`] on a given search path and environment (`var`): tests hand it a
+    /// directory of fake tools, as kmod's testsuite hands its tools a fake root.
+    pub fn probe_in(
+        path: &[PathBuf],
+        var: impl Fn(&str) -> Option<OsString>,
+        cache_root: PathBuf,
+    ) -> Self {
+        let rustc = first_line(path, "rustc", &["--version"]);
+        let bindgen = first_line(path, "bindgen", &["--version"])
             .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned));
-        let env = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let env = |name| {
+            var(name)
+                .and_then(|v| v.into_string().ok())
+                .filter(|v| !v.is_empty())
+        };
         let cross_compile = env("CROSS_COMPILE");
         let arch = env("ARCH");
-        let binaries: BTreeMap<String, String> = toolchain_names(&path, cross_compile.as_deref())
+        let binaries: BTreeMap<String, String> = toolchain_names(path, cross_compile.as_deref())
             .into_iter()
             .filter_map(|name| {
-                let version = version_in_line(&first_line(&path, &name, &["--version"])?)?;
+                let version = version_in_line(&first_line(path, &name, &["--version"])?)?;
                 Some((name, version))
             })
             .collect();
         let gcc_as = binaries
             .keys()
-            .filter(|name| split_toolchain_name(name) == Some("gcc"))
+            // A cross gcc is named by its path (`/opt/cross/bin/aarch64-linux-gnu-gcc`).
+            .filter(|name| {
+                let base = name.rsplit_once('/').map_or(name.as_str(), |(_, b)| b);
+                split_toolchain_name(base) == Some("gcc")
+            })
             .filter_map(|name| {
-                let asm = first_line(&path, name, &["-print-prog-name=as"])?;
+                let asm = first_line(path, name, &["-print-prog-name=as"])?;
                 let asm = asm.trim();
                 (!asm.is_empty()).then(|| (name.clone(), asm.to_owned()))
             })
@@ -70,9 +92,9 @@ impl Tools {
         let number = rustc
             .as_deref()
             .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned));
-        let sysroot = first_line(&path, "rustc", &["--print", "sysroot"]).map(PathBuf::from);
+        let sysroot = first_line(path, "rustc", &["--print", "sysroot"]).map(PathBuf::from);
         let rust_lib_src = kbuild::rust_lib_src(
-            std::env::var_os("RUST_LIB_SRC").map(PathBuf::from),
+            var("RUST_LIB_SRC").map(PathBuf::from),
             number.as_deref(),
             sysroot.as_deref(),
         );
@@ -88,7 +110,7 @@ impl Tools {
             arch,
             rust_lib_src,
             rust_lib_src_exists,
-            cache_root: kbuild::cache_root(),
+            cache_root,
         }
     }
 
@@ -218,12 +240,150 @@ mod tests {
         }
     }
 
+    /// Writes an executable `name` into `dir` that prints `out` for each of its
+    /// argument lists (`args` → `out`) and fails on any other.
+    fn fake_tool(dir: &std::path::Path, name: &str, answers: &[(&str, &str)]) {
+        use std::os::unix::fs::PermissionsExt;
+        let mut script = String::from("#!/bin/sh\ncase \"$*\" in\n");
+        for (args, out) in answers {
+            script.push_str(&format!("'{args}') printf '%s\\n' '{out}' ;;\n"));
+        }
+        script.push_str("*) exit 1 ;;\nesac\n");
+        let file = dir.join(name);
+        std::fs::write(&file, script).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// The lines Debian trixie's tools print (copied from them), in a fake root:
+    /// what the probe keeps of each, and what it leaves out.
     #[test]
-    fn probe_runs() {
-        // Machine-dependent: only that it completes and is self-consistent.
-        let t = Tools::probe();
-        assert!(!t.rust_lib_src_exists || t.rust_lib_src.is_some());
-        assert!(t.binaries.values().all(|v| !v.is_empty()));
-        assert!(t.gcc_as.keys().all(|gcc| t.binaries.contains_key(gcc)));
+    fn probe_reads_a_fake_root() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("bin");
+        let cross = root.path().join("cross");
+        let sysroot = root.path().join("sysroot");
+        for d in [&bin, &cross] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::create_dir_all(sysroot.join("lib/rustlib/src/rust/library/core")).unwrap();
+        let sysroot_line = sysroot.display().to_string();
+        fake_tool(
+            &bin,
+            "rustc",
+            &[
+                (
+                    "--version",
+                    "rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)",
+                ),
+                ("--print sysroot", &sysroot_line),
+            ],
+        );
+        fake_tool(&bin, "bindgen", &[("--version", "bindgen 0.71.1")]);
+        let gcc = [
+            ("--version", "gcc-14 (Debian 14.2.0-19) 14.2.0"),
+            ("-print-prog-name=as", "as"),
+        ];
+        fake_tool(&bin, "gcc-14", &gcc);
+        fake_tool(&bin, "x86_64-linux-gnu-gcc-14", &gcc);
+        fake_tool(
+            &bin,
+            "as",
+            &[("--version", "GNU assembler (GNU Binutils for Debian) 2.44")],
+        );
+        fake_tool(
+            &bin,
+            "ld",
+            &[("--version", "GNU ld (GNU Binutils for Debian) 2.44")],
+        );
+        fake_tool(
+            &bin,
+            "clang-19",
+            &[("--version", "Debian clang version 19.1.7 (3+b1)")],
+        );
+        fake_tool(
+            &bin,
+            "ld.lld-19",
+            &[(
+                "--version",
+                "Debian LLD 19.1.7 (compatible with GNU linkers)",
+            )],
+        );
+        // A toolchain name that fails to run, and names that are not toolchain tools.
+        fake_tool(&bin, "clang", &[]);
+        fake_tool(&bin, "llvm-as", &[("--version", "LLVM version 19.1.7")]);
+        fake_tool(
+            &bin,
+            "gcc-ar-14",
+            &[("--version", "GNU ar (GNU Binutils for Debian) 2.44")],
+        );
+        // A cross toolchain named by $CROSS_COMPILE as a path, off the search path.
+        fake_tool(
+            &cross,
+            "aarch64-linux-gnu-gcc",
+            &[
+                (
+                    "--version",
+                    "aarch64-linux-gnu-gcc (Debian 14.2.0-19) 14.2.0",
+                ),
+                ("-print-prog-name=as", "/opt/aarch64/bin/as"),
+            ],
+        );
+        let cross_prefix = format!("{}/aarch64-linux-gnu-", cross.display());
+        let env = |name: &str| match name {
+            "CROSS_COMPILE" => Some(OsString::from(&cross_prefix)),
+            "ARCH" => Some(OsString::from("")),
+            _ => None,
+        };
+        let t = Tools::probe_in(&[bin.clone()], env, root.path().join("cache"));
+
+        assert_eq!(
+            t.rustc.as_deref(),
+            Some("rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)")
+        );
+        assert_eq!(t.bindgen.as_deref(), Some("0.71.1"));
+        let cross_gcc = format!("{cross_prefix}gcc");
+        let want: BTreeMap<String, String> = [
+            ("as", "2.44"),
+            ("clang-19", "19.1.7"),
+            ("gcc-14", "14.2.0"),
+            ("ld", "2.44"),
+            ("ld.lld-19", "19.1.7"),
+            ("x86_64-linux-gnu-gcc-14", "14.2.0"),
+            (cross_gcc.as_str(), "14.2.0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(t.binaries, want);
+        assert_eq!(t.gcc_assembler("gcc-14"), "as");
+        assert_eq!(t.gcc_assembler(&cross_gcc), "/opt/aarch64/bin/as");
+        assert_eq!(t.cross_compile.as_deref(), Some(cross_prefix.as_str()));
+        // An empty variable is an unset one, as in make.
+        assert_eq!(t.arch, None);
+        // No $RUST_LIB_SRC and no /usr/src/rustc-1.85.1 here: the sysroot's rust-src.
+        if !std::path::Path::new("/usr/src/rustc-1.85.1/library/core").is_dir() {
+            assert_eq!(
+                t.rust_lib_src,
+                Some(sysroot.join("lib/rustlib/src/rust/library"))
+            );
+            assert!(t.rust_lib_src_exists);
+        }
+        assert_eq!(t.cache_root, root.path().join("cache"));
+
+        // $RUST_LIB_SRC wins, and a missing one is said to be missing.
+        let missing = root.path().join("no-such-library");
+        let m = missing.clone();
+        let t = Tools::probe_in(
+            &[bin],
+            move |name| (name == "RUST_LIB_SRC").then(|| m.clone().into_os_string()),
+            root.path().join("cache"),
+        );
+        assert_eq!(t.rust_lib_src, Some(missing));
+        assert!(!t.rust_lib_src_exists);
+        assert_eq!(t.cross_compile, None);
+
+        // An empty search path finds nothing.
+        let t = Tools::probe_in(&[], |_| None, root.path().join("cache"));
+        assert_eq!((t.rustc, t.bindgen, t.binaries.len()), (None, None, 0));
     }
 }
