@@ -334,7 +334,7 @@ mod tests {
             "ARCH" => Some(OsString::from("")),
             _ => None,
         };
-        let t = Tools::probe_in(&[bin.clone()], env, root.path().join("cache"));
+        let t = Tools::probe_in(std::slice::from_ref(&bin), env, root.path().join("cache"));
 
         assert_eq!(
             t.rustc.as_deref(),
