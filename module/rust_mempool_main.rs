@@ -593,7 +593,9 @@ impl Inner {
     fn resize(&mut self, new_min_nr: u32) -> Result {
         check_reserve(new_min_nr, self.object_size)?;
         let old = self.pool.min_nr();
-        self.pool.resize(new_min_nr)?;
+        self.pool
+            .resize(new_min_nr)
+            .inspect_err(|&e| pr_err!("resize: mempool_resize({new_min_nr}) failed: {}\n", Pe(e)))?;
         pr_info!(
             "resize: min_nr {old} -> {new_min_nr}, curr_nr = {}\n",
             self.pool.curr_nr()
@@ -722,7 +724,7 @@ impl Drop for Inner {
         let held = self.held.len();
         // Unload while holding elements is legal: they go back before the pool dies.
         if let Err(e) = self.release(None) {
-            pr_err!("unload: releasing {held} held elements failed: {e:?}\n");
+            pr_err!("unload: releasing {held} held elements failed: {}\n", Pe(e));
         }
         if !self.loaded {
             return;
@@ -771,7 +773,7 @@ fn parse_count(input: &[u8], min: u32, max: u32) -> Option<u32> {
 /// Logs a refused control-file write (its length, never its bytes) at most 10
 /// times per 5 s for all control files (the shim's rate limit): no writer can
 /// flood the kernel log.
-fn refuse(attr: &str, input: &[u8], expected: &str) -> Error {
+fn refuse(attr: &str, input: &[u8], expected: core::fmt::Arguments<'_>) -> Error {
     // SAFETY: the shim's function only consults its own static rate-limit state.
     if unsafe { shim::rmp_refusal_log_allowed() } {
         pr_err!(
@@ -780,6 +782,19 @@ fn refuse(attr: &str, input: &[u8], expected: &str) -> Error {
         );
     }
     EINVAL
+}
+
+/// An error as the kernel's `%pe` prints it (`-ENOMEM`, or the number when it has no
+/// name), so that both twins log the same line.
+struct Pe(Error);
+
+impl kernel::fmt::Display for Pe {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        match self.0.name().and_then(|name| name.to_str().ok()) {
+            Some(name) => write!(f, "-{name}"),
+            None => write!(f, "{}", self.0.to_errno()),
+        }
+    }
 }
 
 /// The files of `/sys/kernel/rust_mempool/`, one value each. The shim creates
@@ -871,7 +886,6 @@ impl File {
 
 impl Inner {
     fn show(&self, file: File, w: &mut PageWriter<'_>) -> Result {
-        let only = self.bench_mempool_only.of(Contender::Mempool);
         let r = match file {
             File::MinNr => writeln!(w, "{}", self.pool.min_nr()),
             File::CurrNr => writeln!(w, "{}", self.pool.curr_nr()),
@@ -892,8 +906,12 @@ impl Inner {
                 false => writeln!(w, "slab"),
             },
             File::BenchMempoolOnlyPairs => writeln!(w, "{}", self.bench_mempool_only.pairs),
-            File::BenchMempoolOnlyMin => writeln!(w, "{}", only.min_ns),
-            File::BenchMempoolOnlyMedian => writeln!(w, "{}", only.median_ns),
+            File::BenchMempoolOnlyMin => {
+                writeln!(w, "{}", self.bench_mempool_only.of(Contender::Mempool).min_ns)
+            }
+            File::BenchMempoolOnlyMedian => {
+                writeln!(w, "{}", self.bench_mempool_only.of(Contender::Mempool).median_ns)
+            }
             File::Hold | File::Release | File::Resize | File::Bench | File::BenchMempool => {
                 return Err(EIO)
             }
@@ -905,7 +923,7 @@ impl Inner {
         match file {
             File::Hold => {
                 let n = parse_count(input, 1, HOLD_MAX)
-                    .ok_or_else(|| refuse("hold", input, "a count 1..=65536"))?;
+                    .ok_or_else(|| refuse("hold", input, format_args!("a count 1..={HOLD_MAX}")))?;
                 self.hold(n)
             }
             File::Release => {
@@ -913,22 +931,22 @@ impl Inner {
                     return self.release(None);
                 }
                 let n = parse_count(input, 1, HOLD_MAX)
-                    .ok_or_else(|| refuse("release", input, "a count 1..=65536 or `all`"))?;
+                    .ok_or_else(|| refuse("release", input, format_args!("a count 1..={HOLD_MAX} or `all`")))?;
                 self.release(Some(n))
             }
             File::Resize => {
                 let n = parse_count(input, MIN_NR_MIN, MIN_NR_MAX)
-                    .ok_or_else(|| refuse("resize", input, "a min_nr 1..=4096"))?;
+                    .ok_or_else(|| refuse("resize", input, format_args!("a min_nr {MIN_NR_MIN}..={MIN_NR_MAX}")))?;
                 self.resize(n)
             }
             File::Bench => {
                 let n = parse_count(input, 1, BENCH_MAX)
-                    .ok_or_else(|| refuse("bench", input, "a pair count 1..=1000000"))?;
+                    .ok_or_else(|| refuse("bench", input, format_args!("a pair count 1..={BENCH_MAX}")))?;
                 self.bench(n)
             }
             File::BenchMempool => {
                 let n = parse_count(input, 1, BENCH_MAX)
-                    .ok_or_else(|| refuse("bench_mempool", input, "a pair count 1..=1000000"))?;
+                    .ok_or_else(|| refuse("bench_mempool", input, format_args!("a pair count 1..={BENCH_MAX}")))?;
                 self.bench_mempool(n)
             }
             _ => Err(EIO),
@@ -977,7 +995,7 @@ impl Registration {
                 let handle = from_err_ptr(unsafe {
                     shim::rmp_sysfs_create(name.as_char_ptr(), ctx, files.as_ptr(), files.len() as c_uint)
                 })
-                    .inspect_err(|e| pr_err!("creating /sys/kernel/{name:?} failed: {e:?}\n"))?;
+                    .inspect_err(|&e| pr_err!("creating /sys/kernel/{name:?} failed: {}\n", Pe(e)))?;
                 let handle = NonNull::new(handle).ok_or(ENOMEM)?;
                 // SAFETY: `state` is initialised (see above).
                 unsafe { &*state }.lock().loaded = true;

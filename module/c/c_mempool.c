@@ -305,12 +305,9 @@ static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 	err = c_mempool_check_reserve(new_min_nr, s->object_size);
 	if (err)
 		return err;
-	/* mempool_resize() BUG()s on new_min_nr <= 0: 0 must never reach it. */
-	if (new_min_nr < MEMPOOL_MIN_NR_MIN || new_min_nr > MEMPOOL_MIN_NR_MAX) {
-		pr_err("resize: min_nr %u out of range %u..=%u\n",
-		       new_min_nr, MEMPOOL_MIN_NR_MIN, MEMPOOL_MIN_NR_MAX);
+	/* mempool_resize() BUG()s on 0; resize_store() already refused it. */
+	if (new_min_nr < MEMPOOL_MIN_NR_MIN)
 		return -EINVAL;
-	}
 	old = c_mempool_min_nr(s->pool);
 	/* May sleep; growing refills best-effort (0 even if short: see curr_nr). */
 	err = mempool_resize(s->pool, new_min_nr);

@@ -62,7 +62,7 @@ pub fn load(
             },
         ),
         Errno::ENOMEM => (
-            "the kernel could not allocate the cache or the reserve".to_owned(),
+            "the kernel ran out of memory loading the module (its init names what it could not allocate: the cache, the reserve or its sysfs files)".to_owned(),
             "lower --min-nr or --object-size, or free memory".to_owned(),
         ),
         Errno::ENOENT => (
