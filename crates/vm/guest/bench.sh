@@ -11,8 +11,8 @@ now_cs() {
 	echo "${up%.*}${up#*.}"
 }
 
-RUST_KO=/lib/modules/$(uname -r)/extra/rust_mempool.ko
-C_KO=/lib/modules/$(uname -r)/extra/c_mempool.ko
+RUST_KO=/lib/modules/$RELEASE/extra/rust_mempool.ko
+C_KO=/lib/modules/$RELEASE/extra/c_mempool.ko
 ROUNDS=${BENCH_ROUNDS:-5}
 PAIRS=${BENCH_PAIRS:-200000}
 CYCLES=${BENCH_CYCLES:-100}

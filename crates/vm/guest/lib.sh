@@ -6,9 +6,12 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 MODULE=${MODULE:-rust_mempool}
 SYSFS=/sys/kernel/$MODULE
 SLAB=/sys/kernel/slab/$MODULE
-KO=/lib/modules/$(uname -r)/extra/$MODULE.ko
+# `uname -r` without a process.
+RELEASE=
+read -r RELEASE 2>/dev/null </proc/sys/kernel/osrelease
+KO=/lib/modules/$RELEASE/extra/$MODULE.ko
 # The same module with another kernel's vermagic (written by the host).
-BAD_KO=/lib/modules/$(uname -r)/bad-vermagic/$MODULE.ko
+BAD_KO=/lib/modules/$RELEASE/bad-vermagic/$MODULE.ko
 BAD_INPUTS=0
 
 # While SKIP_REASON is set, every check is reported as skipped with that

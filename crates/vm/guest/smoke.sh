@@ -93,7 +93,7 @@ check_msg "mempoolctl doctor: no headers in the guest, with the fix" "apt instal
 
 # --- the twin: both modules at once, each driven by its flavor
 if [ $MODULE = rust_mempool ]; then OTHER=c_mempool OTHER_FLAVOR=c; else OTHER=rust_mempool OTHER_FLAVOR=rust; fi
-[ -e /lib/modules/$(uname -r)/extra/$OTHER.ko ] ||
+[ -e /lib/modules/$RELEASE/extra/$OTHER.ko ] ||
 	SKIP_REASON="$OTHER.ko is not in the guest (mempoolctl vm puts in each --ko: give both)"
 check "both twins loaded at once" sh -c "mempoolctl -q load --min-nr 3 && mempoolctl -q --flavor $OTHER_FLAVOR load --min-nr 4"
 check_eq "each has its own sysfs dir and cache" "3 4" sh -c "echo \$(cat $SYSFS/min_nr /sys/kernel/$OTHER/min_nr)"

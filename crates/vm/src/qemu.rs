@@ -93,6 +93,8 @@ impl VmConfig {
             .arg(&self.kernel)
             .arg("-initrd")
             .arg(&self.initrd);
+        // Two serial ports (console, results): the 8250 driver probes no more
+        // (0.53 -> 0.18 s of boot on the test kernel under TCG).
         // Expedited RCU grace periods: module load/unload waits for several, and
         // under TCG normal ones dominate (measured, test kernel, 2 vCPUs: 30
         // insmod/rmmod cycles 16.3 s -> 12.1 s, boot to /init 22.7 s -> 17.2 s).
@@ -101,7 +103,7 @@ impl VmConfig {
             _ => String::new(),
         };
         let append = format!(
-            "console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1{clock} {}",
+            "console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 8250.nr_uarts=2{clock} {}",
             self.extra_append
         );
         c.arg("-append").arg(append.trim());
@@ -470,7 +472,7 @@ pub(crate) mod tests {
         );
         assert!(joined.contains("-serial stdio -serial file:"));
         assert!(
-            joined.contains("-kernel /k -initrd /i -append console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 tsc=reliable tsc_early_khz=")
+            joined.contains("-kernel /k -initrd /i -append console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 8250.nr_uarts=2 tsc=reliable tsc_early_khz=")
         );
         // KVM guests keep their own clock (kvm-clock): no TSC override.
         let kvm: Vec<_> = cfg
