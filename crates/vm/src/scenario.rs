@@ -13,7 +13,8 @@ pub enum Scenario {
     /// Every module feature checked once, then a kmemleak scan.
     Smoke,
     /// Bad input everywhere: refused clearly, nothing changed, no splat; the
-    /// mempool guarantee under failslab; non-root users; random bytes.
+    /// mempool guarantee under failslab; init's failure paths (fail-nth);
+    /// non-root users; random bytes.
     Faults,
     /// 80 insmod and 20 mempoolctl load/unload cycles, 8 concurrent processes
     /// on 2+ CPUs, unload while holding.
