@@ -593,9 +593,9 @@ impl Inner {
     fn resize(&mut self, new_min_nr: u32) -> Result {
         check_reserve(new_min_nr, self.object_size)?;
         let old = self.pool.min_nr();
-        self.pool
-            .resize(new_min_nr)
-            .inspect_err(|&e| pr_err!("resize: mempool_resize({new_min_nr}) failed: {}\n", Pe(e)))?;
+        self.pool.resize(new_min_nr).inspect_err(|&e| {
+            pr_err!("resize: mempool_resize({new_min_nr}) failed: {}\n", Pe(e))
+        })?;
         pr_info!(
             "resize: min_nr {old} -> {new_min_nr}, curr_nr = {}\n",
             self.pool.curr_nr()
@@ -907,10 +907,18 @@ impl Inner {
             },
             File::BenchMempoolOnlyPairs => writeln!(w, "{}", self.bench_mempool_only.pairs),
             File::BenchMempoolOnlyMin => {
-                writeln!(w, "{}", self.bench_mempool_only.of(Contender::Mempool).min_ns)
+                writeln!(
+                    w,
+                    "{}",
+                    self.bench_mempool_only.of(Contender::Mempool).min_ns
+                )
             }
             File::BenchMempoolOnlyMedian => {
-                writeln!(w, "{}", self.bench_mempool_only.of(Contender::Mempool).median_ns)
+                writeln!(
+                    w,
+                    "{}",
+                    self.bench_mempool_only.of(Contender::Mempool).median_ns
+                )
             }
             File::Hold | File::Release | File::Resize | File::Bench | File::BenchMempool => {
                 return Err(EIO)
@@ -930,23 +938,39 @@ impl Inner {
                 if input == b"all" || input == b"all\n" {
                     return self.release(None);
                 }
-                let n = parse_count(input, 1, HOLD_MAX)
-                    .ok_or_else(|| refuse("release", input, format_args!("a count 1..={HOLD_MAX} or `all`")))?;
+                let n = parse_count(input, 1, HOLD_MAX).ok_or_else(|| {
+                    refuse(
+                        "release",
+                        input,
+                        format_args!("a count 1..={HOLD_MAX} or `all`"),
+                    )
+                })?;
                 self.release(Some(n))
             }
             File::Resize => {
-                let n = parse_count(input, MIN_NR_MIN, MIN_NR_MAX)
-                    .ok_or_else(|| refuse("resize", input, format_args!("a min_nr {MIN_NR_MIN}..={MIN_NR_MAX}")))?;
+                let n = parse_count(input, MIN_NR_MIN, MIN_NR_MAX).ok_or_else(|| {
+                    refuse(
+                        "resize",
+                        input,
+                        format_args!("a min_nr {MIN_NR_MIN}..={MIN_NR_MAX}"),
+                    )
+                })?;
                 self.resize(n)
             }
             File::Bench => {
-                let n = parse_count(input, 1, BENCH_MAX)
-                    .ok_or_else(|| refuse("bench", input, format_args!("a pair count 1..={BENCH_MAX}")))?;
+                let n = parse_count(input, 1, BENCH_MAX).ok_or_else(|| {
+                    refuse("bench", input, format_args!("a pair count 1..={BENCH_MAX}"))
+                })?;
                 self.bench(n)
             }
             File::BenchMempool => {
-                let n = parse_count(input, 1, BENCH_MAX)
-                    .ok_or_else(|| refuse("bench_mempool", input, format_args!("a pair count 1..={BENCH_MAX}")))?;
+                let n = parse_count(input, 1, BENCH_MAX).ok_or_else(|| {
+                    refuse(
+                        "bench_mempool",
+                        input,
+                        format_args!("a pair count 1..={BENCH_MAX}"),
+                    )
+                })?;
                 self.bench_mempool(n)
             }
             _ => Err(EIO),
