@@ -144,12 +144,9 @@ fn static_mempoolctl() -> Result<PathBuf> {
     let sh = Shell::new()?;
     sh.change_dir(&root);
     let cargo = env!("CARGO");
-    // A target dir of its own: cargo locks one per build, and this one then
-    // builds while `cargo test` compiles and runs the unit tests.
-    let target_dir = root.join("target/guest");
     let build = cmd!(
         sh,
-        "{cargo} build --quiet --release -p mempoolctl --target x86_64-unknown-linux-gnu --target-dir {target_dir}"
+        "{cargo} build --quiet --release -p mempoolctl --target x86_64-unknown-linux-gnu"
     )
     .env(
         "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
@@ -161,7 +158,7 @@ fn static_mempoolctl() -> Result<PathBuf> {
     if !status.success() {
         bail!("building the static mempoolctl failed");
     }
-    Ok(target_dir.join("x86_64-unknown-linux-gnu/release/mempoolctl"))
+    Ok(root.join("target/x86_64-unknown-linux-gnu/release/mempoolctl"))
 }
 
 struct Parts {
@@ -636,27 +633,15 @@ fn test() -> Result<()> {
         }
     };
 
-    // Unit tests first (no VM needed), with the guests' static mempoolctl
-    // building beside them: the two compiles fill each other's idle core.
+    // Unit tests first: fast, and no VM needed.
     let sh = Shell::new()?;
     sh.change_dir(repo_root());
     let cargo = env!("CARGO");
-    let (out, _) = std::thread::scope(|s| {
-        let ctl = s.spawn(|| {
-            phase(
-                "static mempoolctl (beside the unit tests)",
-                static_mempoolctl,
-            )
-        });
-        let out = cmd!(sh, "{cargo} test --workspace --quiet")
-            .quiet()
-            .ignore_status()
-            .output();
-        // prepare() below builds it again (a no-op when this succeeded) and
-        // reports any failure there.
-        (out, ctl.join())
-    });
-    let out = out.context("running cargo test")?;
+    let out = cmd!(sh, "{cargo} test --workspace --quiet")
+        .quiet()
+        .ignore_status()
+        .output()
+        .context("running cargo test")?;
     let text = run::text(&out);
     print!("{text}");
     let (up, uf) = cargo_counts(&text);
