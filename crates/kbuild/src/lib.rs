@@ -192,23 +192,32 @@ impl KernelBuild {
 /// directory searched.
 pub fn newest_cached_kernel(role: &str) -> Result<PathBuf, PathBuf> {
     let dir = cache_root().join("kernels");
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(&dir)
+    match complete_kernels(&dir, role).pop() {
+        Some(newest) => Ok(newest.join("out/arch/x86/boot/bzImage")),
+        None => Err(dir),
+    }
+}
+
+/// The complete cached kernels of `role` in `kernels`, oldest first (by the
+/// time their build completed); caches from before roles count as `test`.
+fn complete_kernels(kernels: &Path, role: &str) -> Vec<PathBuf> {
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(kernels)
         .map(|rd| {
             rd.filter_map(Result::ok)
-                .filter(|e| {
-                    fs::read_to_string(e.path().join(NAME_FILE))
+                .map(|e| e.path())
+                .filter(|d| {
+                    fs::read_to_string(d.join(NAME_FILE))
                         .map_or(role == "test", |n| n.trim() == role)
                 })
-                .filter_map(|e| {
-                    let stamp = e.path().join(COMPLETE_STAMP);
-                    let t = stamp.metadata().ok()?.modified().ok()?;
-                    Some((t, e.path().join("out/arch/x86/boot/bzImage")))
+                .filter_map(|d| {
+                    let t = d.join(COMPLETE_STAMP).metadata().ok()?.modified().ok()?;
+                    Some((t, d))
                 })
                 .collect()
         })
         .unwrap_or_default();
     found.sort();
-    found.pop().map(|(_, p)| p).ok_or(dir)
+    found.into_iter().map(|(_, d)| d).collect()
 }
 
 /// What goes into a test kernel; its hash is the cache key.
@@ -328,8 +337,27 @@ impl KernelSpec {
         run_logged(&mut make(&[&j]), &build_log, Some("kernel"))?;
         fs::write(dir.join(NAME_FILE), &self.name).map_err(io("name file"))?;
         fs::write(dir.join(COMPLETE_STAMP), self.cache_key()).map_err(io("stamp"))?;
+        // Each fragment or toolchain change makes a new 2 GB tree: keep this
+        // one and the one before it of the same role, drop older ones.
+        for stale in stale_kernels(&self.cache_root.join("kernels"), &self.name, 1) {
+            log(&format!(
+                "{} kernel: removing the stale cache {} (two newer {} kernels are cached)",
+                self.name,
+                stale.display(),
+                self.name
+            ));
+            let _ = fs::remove_dir_all(&stale);
+        }
         KernelBuild::open(&out)
     }
+}
+
+/// Complete cached kernels of `role` in `kernels` but the newest and the
+/// `keep` before it, oldest first. Unfinished builds are never listed.
+pub fn stale_kernels(kernels: &Path, role: &str, keep: usize) -> Vec<PathBuf> {
+    let mut all = complete_kernels(kernels, role);
+    all.truncate(all.len().saturating_sub(keep + 1));
+    all
 }
 
 /// Builds the out-of-tree module in `module_dir` against `kdir`; returns the `.ko` files.
@@ -412,6 +440,52 @@ mod tests {
             Some("7.3.4+deb13-amd64".to_owned())
         );
         assert_eq!(parse_utsrelease("#define OTHER 1\n"), None);
+    }
+
+    #[test]
+    fn stale_kernels_are_the_complete_ones_of_the_role_before_the_last_two() {
+        let root = tempfile::tempdir().unwrap();
+        let t0 = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        // (dir, role file, completed at t0 + n hours; None: unfinished)
+        let caches: [(&str, Option<&str>, Option<u64>); 7] = [
+            ("a-test-oldest", Some("test"), Some(1)),
+            ("b-from-before-roles", None, Some(2)),
+            ("c-test", Some("test"), Some(3)),
+            ("d-lean-old", Some("lean"), Some(4)),
+            ("e-test-previous", Some("test"), Some(5)),
+            ("f-test-unfinished", Some("test"), None),
+            ("g-test-newest", Some("test"), Some(6)),
+        ];
+        for (dir, role, done) in caches {
+            let d = root.path().join(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            if let Some(role) = role {
+                std::fs::write(d.join(NAME_FILE), format!("{role}\n")).unwrap();
+            }
+            if let Some(h) = done {
+                let stamp = std::fs::File::create(d.join(COMPLETE_STAMP)).unwrap();
+                stamp
+                    .set_modified(t0 + std::time::Duration::from_secs(h * 3600))
+                    .unwrap();
+            }
+        }
+        let names = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(stale_kernels(root.path(), "test", 1)),
+            ["a-test-oldest", "b-from-before-roles", "c-test"]
+        );
+        assert!(stale_kernels(root.path(), "lean", 1).is_empty());
+        assert_eq!(
+            names(complete_kernels(root.path(), "test"))
+                .last()
+                .map(String::as_str),
+            Some("g-test-newest")
+        );
+        assert!(stale_kernels(&root.path().join("missing"), "test", 1).is_empty());
     }
 
     #[test]
