@@ -158,8 +158,7 @@ check_init_fault() {
 		report fail "$1" "no address range for $2 in /proc/kallsyms"
 		return 0
 	}
-	check_refused "$1" 1 "$3" sh -c "echo 1 >/proc/self/fail-nth && exec mempoolctl load --min-nr 2 --object-size 64"
-	BAD_INPUTS=$((BAD_INPUTS - 1)) # good input, refused by the injected fault
+	check_fails_cleanly "$1" 1 "$3" sh -c "echo 1 >/proc/self/fail-nth && exec mempoolctl load --min-nr 2 --object-size 64"
 }
 range=$(symbol_range mod_sysfs_setup 2>/dev/null)
 check "init faults: set up (fail-nth only; the module loader's sysfs excluded)" sh -c "
@@ -176,8 +175,7 @@ check "load for the resize fault" insmod $KO min_nr=2 object_size=64
 range=$(symbol_range mempool_resize 2>/dev/null)
 check "resize fault: fail-nth within mempool_resize" sh -c "
 	set -- $range && [ \$# -eq 2 ] && echo 0x\$1 >$FS/require-start && echo 0x\$2 >$FS/require-end"
-check_refused "resize 100 with its allocation failing: ENOMEM, min_nr unchanged" 1 "Cannot allocate memory" sh -c "echo 1 >/proc/self/fail-nth && echo 100 >$SYSFS/resize"
-BAD_INPUTS=$((BAD_INPUTS - 1)) # good input, refused by the injected fault
+check_fails_cleanly "resize 100 with its allocation failing: ENOMEM, min_nr unchanged" 1 "Cannot allocate memory" sh -c "echo 1 >/proc/self/fail-nth && echo 100 >$SYSFS/resize"
 check_log "the failing mempool_resize is named, as %pe prints it" "$MODULE: resize: mempool_resize(100) failed: -"
 check "unload after the resize fault" mempoolctl unload
 check "init faults: failslab as it was" sh -c "

@@ -138,14 +138,21 @@ slurp() {
 }
 
 # check_refused NAME RC REASON CMD...: CMD must exit with status RC, print
-# REASON, and leave every value as it was.
+# REASON, and leave every value as it was. A bad input: counted in the
+# bad_inputs figure.
 check_refused() {
+	[ -n "$SKIP_REASON" ] || BAD_INPUTS=$((BAD_INPUTS + 1))
+	check_fails_cleanly "$@"
+}
+
+# check_fails_cleanly NAME RC REASON CMD...: as check_refused, for a good
+# input that an injected fault makes fail (not counted as a bad input).
+check_fails_cleanly() {
 	skipping "$1" && return 0
 	name=$1
 	want_rc=$2
 	want=$3
 	shift 3
-	BAD_INPUTS=$((BAD_INPUTS + 1))
 	state
 	before=$STATE
 	"$@" >/tmp/refused.out 2>&1
