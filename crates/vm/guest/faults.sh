@@ -145,26 +145,26 @@ SKIP_REASON=
 # report fails the run) and in the kmemleak scan at the end.
 [ -e /proc/self/fail-nth ] && [ -e $FS/require-start ] ||
 	SKIP_REASON="fail-nth with failslab's stack filter is not in this kernel (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER: the test kernel has it, distribution kernels do not)"
-# symbol_range FUNCTION: "start end" of FUNCTION in /proc/kallsyms (end: the
-# next symbol at a higher address), in hex.
-symbol_range() {
-	awk -v f="$1" '$3 == f { s = $1; next } s != "" && $1 != s { print s, $1; exit }' /proc/kallsyms
+# filter_on require|reject FUNCTION: failslab's stack filter range set to
+# FUNCTION's addresses in /proc/kallsyms (its end: the next symbol above).
+filter_on() {
+	set -- "$1" $(awk -v f="$2" '$3 == f { s = $1; next } s != "" && $1 != s { print s, $1; exit }' /proc/kallsyms)
+	[ $# -eq 3 ] && echo 0x$2 >$FS/$1-start && echo 0x$3 >$FS/$1-end
 }
 # check_init_fault NAME FUNCTION REASON: see above.
 check_init_fault() {
 	skipping "$1" && return 0
-	set -- "$1" "$2" "$3" $(symbol_range "$2")
-	echo 0x$4 >$FS/require-start && echo 0x$5 >$FS/require-end || {
+	filter_on require "$2" || {
 		report fail "$1" "no address range for $2 in /proc/kallsyms"
 		return 0
 	}
 	check_fails_cleanly "$1" 1 "$3" sh -c "echo 1 >/proc/self/fail-nth && exec mempoolctl load --min-nr 2 --object-size 64"
 }
-range=$(symbol_range mod_sysfs_setup 2>/dev/null)
-check "init faults: set up (fail-nth only; the module loader's sysfs excluded)" sh -c "
-	set -- $range && [ \$# -eq 2 ] && echo 0x\$1 >$FS/reject-start && echo 0x\$2 >$FS/reject-end &&
+init_faults_setup() {
 	echo N >$FS/ignore-gfp-wait && echo N >$FS/cache-filter && echo N >$FS/task-filter &&
-	echo 0 >$FS/probability && echo 0 >$FS/verbose"
+		echo 0 >$FS/probability && echo 0 >$FS/verbose && filter_on reject mod_sysfs_setup
+}
+check "init faults: set up (fail-nth only; the module loader's sysfs excluded)" init_faults_setup
 unload_lines=$(dmesg | grep -c "$MODULE: unload: released")
 check_init_fault "init fails in kmem_cache_create: ENOMEM, the module's reason, nothing left" __kmem_cache_create_args "$MODULE: kmem_cache_create(\"$MODULE\", 64) failed"
 check_init_fault "init fails in mempool_create: ENOMEM, the module's reason, nothing left" mempool_init_node "$MODULE: mempool_create(2) failed: could not preallocate the reserve"
@@ -172,9 +172,7 @@ check_init_fault "init fails creating its sysfs directory: ENOMEM, the module's 
 check_eq "no failed init logs an \"unload:\" line" 0 sh -c "echo \$((\$(dmesg | grep -c '$MODULE: unload: released') - $unload_lines))"
 # The same injection on a control file: mempool_resize's first allocation.
 check "load for the resize fault" insmod $KO min_nr=2 object_size=64
-range=$(symbol_range mempool_resize 2>/dev/null)
-check "resize fault: fail-nth within mempool_resize" sh -c "
-	set -- $range && [ \$# -eq 2 ] && echo 0x\$1 >$FS/require-start && echo 0x\$2 >$FS/require-end"
+check "resize fault: fail-nth within mempool_resize" filter_on require mempool_resize
 check_fails_cleanly "resize 100 with its allocation failing: ENOMEM, min_nr unchanged" 1 "Cannot allocate memory" sh -c "echo 1 >/proc/self/fail-nth && echo 100 >$SYSFS/resize"
 check_log "the failing mempool_resize is named, as %pe prints it" "$MODULE: resize: mempool_resize(100) failed: -"
 check "unload after the resize fault" mempoolctl unload

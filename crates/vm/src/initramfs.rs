@@ -183,6 +183,7 @@ pub fn with_other_vermagic(data: &[u8], release: &str) -> Option<Vec<u8>> {
 }
 
 pub const INIT: &str = include_str!("../guest/init.sh");
+
 /// The applets `busybox --list` names (run on the host: the guest's busybox is
 /// static); none when it cannot run, and the guest's init installs them itself.
 fn applets(busybox: &Path) -> Vec<String> {
