@@ -340,13 +340,16 @@ impl KernelSpec {
         // Each fragment or toolchain change makes a new 2 GB tree: keep this
         // one and the one before it of the same role, drop older ones.
         for stale in stale_kernels(&self.cache_root.join("kernels"), &self.name, 1) {
+            let done = match fs::remove_dir_all(&stale) {
+                Ok(()) => "removed".to_owned(),
+                Err(e) => format!("could not remove ({e}); delete it by hand"),
+            };
             log(&format!(
-                "{} kernel: removing the stale cache {} (two newer {} kernels are cached)",
+                "{} kernel: the stale cache {} {done} (two newer {} kernels are cached)",
                 self.name,
                 stale.display(),
                 self.name
             ));
-            let _ = fs::remove_dir_all(&stale);
         }
         KernelBuild::open(&out)
     }
@@ -354,7 +357,7 @@ impl KernelSpec {
 
 /// Complete cached kernels of `role` in `kernels` but the newest and the
 /// `keep` before it, oldest first. Unfinished builds are never listed.
-pub fn stale_kernels(kernels: &Path, role: &str, keep: usize) -> Vec<PathBuf> {
+fn stale_kernels(kernels: &Path, role: &str, keep: usize) -> Vec<PathBuf> {
     let mut all = complete_kernels(kernels, role);
     all.truncate(all.len().saturating_sub(keep + 1));
     all
