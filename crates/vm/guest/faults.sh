@@ -145,10 +145,15 @@ SKIP_REASON=
 # report fails the run) and in the kmemleak scan at the end.
 [ -e /proc/self/fail-nth ] && [ -e $FS/require-start ] ||
 	SKIP_REASON="fail-nth with failslab's stack filter is not in this kernel (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER: the test kernel has it, distribution kernels do not)"
-# filter_on require|reject FUNCTION: failslab's stack filter range set to
-# FUNCTION's addresses in /proc/kallsyms (its end: the next symbol above).
+# filter_on require|reject FIRST [LAST]: failslab's stack filter range set to
+# the addresses from FIRST's start to LAST's end (default: FIRST's own) in
+# /proc/kallsyms, which lists the kernel's symbols in address order (an end is
+# the next symbol above).
 filter_on() {
-	set -- "$1" $(awk -v f="$2" '$3 == f { s = $1; next } s != "" && $1 != s { print s, $1; exit }' /proc/kallsyms)
+	set -- "$1" $(awk -v f="$2" -v l="${3:-$2}" '
+		$3 == f && s == "" { s = $1 }
+		s != "" && $3 == l { e = $1; next }
+		e != "" && $1 != e { print s, $1; exit }' /proc/kallsyms)
 	[ $# -eq 3 ] && echo 0x$2 >$FS/$1-start && echo 0x$3 >$FS/$1-end
 }
 # check_init_fault NAME FUNCTION REASON: see above.
@@ -169,6 +174,20 @@ unload_lines=$(dmesg | grep -c "$MODULE: unload: released")
 check_init_fault "init fails in kmem_cache_create: ENOMEM, the module's reason, nothing left" __kmem_cache_create_args "$MODULE: kmem_cache_create(\"$MODULE\", 64) failed"
 check_init_fault "init fails in mempool_create: ENOMEM, the module's reason, nothing left" mempool_init_node "$MODULE: mempool_create(2) failed: could not preallocate the reserve"
 check_init_fault "init fails creating its sysfs directory: ENOMEM, the module's reason, nothing left" kobject_create_and_add "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
+# Its files: the first allocation under internal_create_group (what
+# sysfs_create_group tail-calls). The loader's and the slab allocator's own
+# groups (mod_sysfs_setup; kmem_cache_create's sysfs_slab_add) go through it
+# too, so one reject range spans from mod_sysfs_setup to the end of
+# __kmem_cache_create_args (kernel/ is linked before mm/; the module's own
+# path, from do_init_module to kernfs and SLUB, lies outside it). failslab's
+# own report (verbose 2: with the stack) is the kernel's witness of where the fault was.
+check "init faults: the loader's and the slab allocator's sysfs excluded" filter_on reject mod_sysfs_setup __kmem_cache_create_args
+group_faults=$(dmesg | grep -c " internal_create_group+")
+[ -n "$SKIP_REASON" ] || echo 2 >$FS/verbose
+check_init_fault "init fails creating its sysfs files: ENOMEM, the module's reason, nothing left" internal_create_group "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
+[ -n "$SKIP_REASON" ] || echo 0 >$FS/verbose
+check_eq "failslab's report shows that fault under internal_create_group" $((group_faults + 1)) sh -c "dmesg | grep -c ' internal_create_group+'"
+check "init faults: only the loader's sysfs excluded again" filter_on reject mod_sysfs_setup
 check_eq "no failed init logs an \"unload:\" line" 0 sh -c "echo \$((\$(dmesg | grep -c '$MODULE: unload: released') - $unload_lines))"
 # The same injection on a control file: mempool_resize's first allocation.
 check "load for the resize fault" insmod $KO min_nr=2 object_size=64

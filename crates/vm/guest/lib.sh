@@ -265,16 +265,33 @@ figure() {
 	echo "# figure $1=$2" >&3
 }
 
+# forks_since_boot: FORKS set to the processes (and threads) the kernel has
+# created since boot, from /proc/stat (shell builtins only: no process).
+forks_since_boot() {
+	while read -r key FORKS _; do
+		[ "$key" = processes ] && return 0
+	done </proc/stat
+	FORKS=0
+}
+
 # timed NAME: guest seconds from here to the next `timed` (or the verdict)
-# become the figure seconds_NAME: where the scenario's time goes.
+# become the figure seconds_NAME, and the processes started meanwhile
+# processes_NAME: where the scenario's time goes (under TCG with KASAN a
+# process start costs about 0.1 s).
 PHASE=
 PHASE_T0=0
+PHASE_F0=0
 timed() {
 	read -r up _ </proc/uptime
 	up=${up%.*}
-	[ -n "$PHASE" ] && figure "seconds_$PHASE" $((up - PHASE_T0))
+	forks_since_boot
+	if [ -n "$PHASE" ]; then
+		figure "seconds_$PHASE" $((up - PHASE_T0))
+		figure "processes_$PHASE" $((FORKS - PHASE_F0))
+	fi
 	PHASE=$1
 	PHASE_T0=$up
+	PHASE_F0=$FORKS
 }
 
 # check_absent NAME PATH: passes when PATH does not exist.
