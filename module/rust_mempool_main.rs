@@ -86,7 +86,7 @@ mod shim {
             flags: bindings::gfp_t,
         ) -> *mut c_void;
         pub(crate) fn rmp_cond_resched();
-        pub(crate) fn rmp_refusal_log_allowed() -> bool;
+        pub(crate) fn rmp_write_log_allowed() -> bool;
         pub(crate) fn rmp_kmalloc_max_cache_size() -> usize;
         pub(crate) fn rmp_sysfs_create(
             name: *const c_char,
@@ -459,8 +459,7 @@ fn clock_step_ns() -> Option<u64> {
 fn check_resolution(what: &str, step: Option<u64>, shortest: (u64, u32)) -> Result {
     let (ns, n) = shortest;
     let Some(step) = step else {
-        // SAFETY: the shim's function only consults its own static rate-limit state.
-        if unsafe { shim::rmp_refusal_log_allowed() } {
+        if write_log_allowed() {
             pr_err!("{what}: the clock did not move in {CLOCK_READS_MAX} readings: nothing can be timed\n");
         }
         return Err(ERANGE);
@@ -469,8 +468,7 @@ fn check_resolution(what: &str, step: Option<u64>, shortest: (u64, u32)) -> Resu
     if ns >= needed && ns >= u64::from(n) {
         return Ok(());
     }
-    // SAFETY: as above.
-    if !unsafe { shim::rmp_refusal_log_allowed() } {
+    if !write_log_allowed() {
         return Err(ERANGE);
     }
     if ns < u64::from(n) {
@@ -526,8 +524,7 @@ impl Inner {
     fn hold(&mut self, n: u32) -> Result {
         let bytes = (self.held.len() as u64 + u64::from(n)) * u64::from(self.object_size);
         if bytes > HELD_BYTES_MAX {
-            // SAFETY: the shim's function only consults its own static rate-limit state.
-            if unsafe { shim::rmp_refusal_log_allowed() } {
+            if write_log_allowed() {
                 pr_err!(
                     "hold: {n} more would hold {bytes} bytes, above the {HELD_BYTES_MAX}-byte cap; release some first\n"
                 );
@@ -540,10 +537,12 @@ impl Inner {
             let before = self.pool.curr_nr();
             let Some(element) = self.pool.alloc(GFP_NOWAIT) else {
                 self.alloc_failed += 1;
-                pr_warn!(
-                    "hold: element {} of {n} failed: slab and reserve exhausted\n",
-                    i + 1
-                );
+                if write_log_allowed() {
+                    pr_warn!(
+                        "hold: element {} of {n} failed: slab and reserve exhausted\n",
+                        i + 1
+                    );
+                }
                 return Err(ENOMEM);
             };
             // Only this module allocates from the pool, under this mutex, so a
@@ -568,10 +567,12 @@ impl Inner {
     fn release(&mut self, n: Option<u32>) -> Result {
         let count = n.map_or(self.held.len(), |n| n as usize);
         if count > self.held.len() {
-            pr_err!(
-                "release: {count} requested but only {} held\n",
-                self.held.len()
-            );
+            if write_log_allowed() {
+                pr_err!(
+                    "release: {count} requested but only {} held\n",
+                    self.held.len()
+                );
+            }
             return Err(EINVAL);
         }
         for i in 0..count {
@@ -594,7 +595,9 @@ impl Inner {
         check_reserve(new_min_nr, self.object_size)?;
         let old = self.pool.min_nr();
         self.pool.resize(new_min_nr).inspect_err(|&e| {
-            pr_err!("resize: mempool_resize({new_min_nr}) failed: {}\n", Pe(e))
+            if write_log_allowed() {
+                pr_err!("resize: mempool_resize({new_min_nr}) failed: {}\n", Pe(e));
+            }
         })?;
         pr_info!(
             "resize: min_nr {old} -> {new_min_nr}, curr_nr = {}\n",
@@ -628,7 +631,9 @@ impl Inner {
         let start = Instant::<Monotonic>::now();
         for _ in 0..n {
             self.pair(k).inspect_err(|_| {
-                pr_err!("{what}: {} allocation failed\n", k.name());
+                if write_log_allowed() {
+                    pr_err!("{what}: {} allocation failed\n", k.name());
+                }
             })?;
         }
         Ok(u64::try_from(start.elapsed().as_nanos()).unwrap_or(0))
@@ -770,12 +775,18 @@ fn parse_count(input: &[u8], min: u32, max: u32) -> Option<u32> {
     (min..=max).contains(&value).then_some(value)
 }
 
-/// Logs a refused control-file write (its length, never its bytes) at most 10
-/// times per 5 s for all control files (the shim's rate limit): no writer can
-/// flood the kernel log.
-fn refuse(attr: &str, input: &[u8], expected: core::fmt::Arguments<'_>) -> Error {
+/// Whether a line a control-file write causes may be logged: at most 10 per
+/// 5 s for all control files together (the shim's rate limit), so no writer
+/// can flood the kernel log, with bad input or with writes that fail.
+fn write_log_allowed() -> bool {
     // SAFETY: the shim's function only consults its own static rate-limit state.
-    if unsafe { shim::rmp_refusal_log_allowed() } {
+    unsafe { shim::rmp_write_log_allowed() }
+}
+
+/// Logs a refused control-file write (its length, never its bytes), rate
+/// limited ([`write_log_allowed`]).
+fn refuse(attr: &str, input: &[u8], expected: core::fmt::Arguments<'_>) -> Error {
+    if write_log_allowed() {
         pr_err!(
             "{attr}: invalid input ({} bytes): expected {expected}\n",
             input.len()

@@ -73,12 +73,16 @@ void rmp_cond_resched(void)
 	cond_resched();
 }
 
-/* Any writer of a control file must not be able to flood the kernel log. */
-static DEFINE_RATELIMIT_STATE(rmp_refusals, 5 * HZ, 10);
+/*
+ * Any writer of a control file must not be able to flood the kernel log:
+ * every line a write causes (bad input, or a write that fails) goes through
+ * this one limit, at most 10 lines per 5 s for all control files together.
+ */
+static DEFINE_RATELIMIT_STATE(rmp_write_log, 5 * HZ, 10);
 
-bool rmp_refusal_log_allowed(void)
+bool rmp_write_log_allowed(void)
 {
-	return __ratelimit(&rmp_refusals);
+	return __ratelimit(&rmp_write_log);
 }
 
 size_t rmp_kmalloc_max_cache_size(void)

@@ -22,8 +22,8 @@ void *rmp_kmalloc(size_t size, gfp_t flags);
 void *rmp_cache_alloc(struct kmem_cache *cache, gfp_t flags);
 void *rmp_pool_alloc(struct mempool *pool, gfp_t flags);
 void rmp_cond_resched(void);
-/* Whether a refused control-file write may be logged: at most 10 lines per 5 s. */
-bool rmp_refusal_log_allowed(void);
+/* Whether a line a control-file write causes may be logged: at most 10 per 5 s. */
+bool rmp_write_log_allowed(void);
 
 /* KMALLOC_MAX_CACHE_SIZE: above it kmalloc() takes whole pages. */
 size_t rmp_kmalloc_max_cache_size(void);

@@ -209,8 +209,12 @@ static int c_mempool_held_reserve(struct c_mempool *s, size_t additional)
 	return 0;
 }
 
-/* Any writer of a control file must not be able to flood the kernel log. */
-static DEFINE_RATELIMIT_STATE(c_mempool_refusals, 5 * HZ, 10);
+/*
+ * Any writer of a control file must not be able to flood the kernel log:
+ * every line a write causes (bad input, or a write that fails) goes through
+ * this one limit, at most 10 lines per 5 s for all control files together.
+ */
+static DEFINE_RATELIMIT_STATE(c_mempool_write_log, 5 * HZ, 10);
 
 /* Yields the CPU every 1024th iteration of a long loop under the mutex. */
 static void c_mempool_resched_every(size_t i)
@@ -234,16 +238,14 @@ static int c_mempool_hold(struct c_mempool *s, unsigned int n)
 	lockdep_assert_held(&s->lock);
 	bytes = ((u64)s->held_len + n) * s->object_size;
 	if (bytes > MEMPOOL_HELD_BYTES_MAX) {
-		if (__ratelimit(&c_mempool_refusals))
+		if (__ratelimit(&c_mempool_write_log))
 			pr_err("hold: %u more would hold %llu bytes, above the %llu-byte cap; release some first\n",
 			       n, bytes, (u64)MEMPOOL_HELD_BYTES_MAX);
 		return -ENOSPC;
 	}
 	err = c_mempool_held_reserve(s, n);
-	if (err) {
-		pr_err("hold: no memory to keep track of %u more elements\n", n);
+	if (err)
 		return err;
-	}
 	for (i = 0; i < n; i++) {
 		int before;
 		void *element;
@@ -254,8 +256,9 @@ static int c_mempool_hold(struct c_mempool *s, unsigned int n)
 
 		if (!element) {
 			s->alloc_failed++;
-			pr_warn("hold: element %u of %u failed: slab and reserve exhausted\n",
-				i + 1, n);
+			if (__ratelimit(&c_mempool_write_log))
+				pr_warn("hold: element %u of %u failed: slab and reserve exhausted\n",
+					i + 1, n);
 			return -ENOMEM;
 		}
 		/*
@@ -290,7 +293,8 @@ static int c_mempool_release(struct c_mempool *s, size_t count)
 {
 	lockdep_assert_held(&s->lock);
 	if (count > s->held_len) {
-		pr_err("release: %zu requested but only %zu held\n", count, s->held_len);
+		if (__ratelimit(&c_mempool_write_log))
+			pr_err("release: %zu requested but only %zu held\n", count, s->held_len);
 		return -EINVAL;
 	}
 	c_mempool_free_held(s, count);
@@ -312,7 +316,8 @@ static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 	/* May sleep; growing refills best-effort (0 even if short: see curr_nr). */
 	err = mempool_resize(s->pool, new_min_nr);
 	if (err) {
-		pr_err("resize: mempool_resize(%u) failed: %pe\n", new_min_nr, ERR_PTR(err));
+		if (__ratelimit(&c_mempool_write_log))
+			pr_err("resize: mempool_resize(%u) failed: %pe\n", new_min_nr, ERR_PTR(err));
 		return err;
 	}
 	pr_info("resize: min_nr %d -> %u, curr_nr = %d\n",
@@ -368,7 +373,8 @@ static int c_mempool_time_chunk(struct c_mempool *s, const char *what,
 
 	for (i = 0; i < n; i++) {
 		if (!c_mempool_pair(s, k)) {
-			pr_err("%s: %s allocation failed\n", what, c_mempool_contender_names[k]);
+			if (__ratelimit(&c_mempool_write_log))
+				pr_err("%s: %s allocation failed\n", what, c_mempool_contender_names[k]);
 			return -ENOMEM;
 		}
 	}
@@ -416,7 +422,7 @@ static int c_mempool_check_resolution(const char *what, u64 step, u64 ns, unsign
 
 	if (step && ns >= needed && ns >= n)
 		return 0;
-	if (!__ratelimit(&c_mempool_refusals))
+	if (!__ratelimit(&c_mempool_write_log))
 		return -ERANGE;
 	if (!step) {
 		pr_err("%s: the clock did not move in %u readings: nothing can be timed\n",
@@ -563,7 +569,7 @@ static bool c_mempool_parse_count(const char *buf, size_t len, unsigned int lo,
  */
 static int c_mempool_refuse(const char *attr, size_t len, const char *expected)
 {
-	if (__ratelimit(&c_mempool_refusals))
+	if (__ratelimit(&c_mempool_write_log))
 		pr_err("%s: invalid input (%zu bytes): expected %s\n", attr, len, expected);
 	return -EINVAL;
 }
