@@ -1,7 +1,7 @@
 # The main job: load with min_nr=6, show stats and the module's log, drive it, unload.
 check "load --min-nr 6" mempoolctl load --min-nr 6
 check "stats" mempoolctl stats
-check_eq "reserve is full (curr_nr = 6)" 6 cat $SYSFS/curr_nr
+check_value "reserve is full (curr_nr = 6)" 6 $SYSFS/curr_nr
 check "hold 3" mempoolctl hold 3
 check "release all" mempoolctl release all
 check "resize 8" mempoolctl resize 8

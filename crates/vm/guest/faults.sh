@@ -37,7 +37,7 @@ check_fails "rmmod when absent" rmmod $MODULE
 check "load min_nr=5" mempoolctl load --min-nr 5 --object-size 4096
 check_msg "load twice: shows the loaded parameters" "loaded now with min_nr=5 object_size=4096" mempoolctl load --min-nr 6
 check_refused "insmod twice refused: EEXIST" 17 "File exists" insmod $KO
-check_eq "still min_nr 5" 5 cat $SYSFS/min_nr
+check_value "still min_nr 5" 5 $SYSFS/min_nr
 
 # --- refused writes right after the load, in the rate limit's first window
 # (nothing has been refused by this module instance yet): logged with their
@@ -118,7 +118,7 @@ check_msg "non-root hold: control files are root-only" "writable by root only" s
 check_msg "non-root log under dmesg_restrict" "dmesg_restrict" su -s /bin/sh nobody -c "mempoolctl log"
 check_msg "non-root log --follow under dmesg_restrict: the same reason" "dmesg_restrict" su -s /bin/sh nobody -c "mempoolctl log --follow"
 check "non-root can read stats" su -s /bin/sh nobody -c "mempoolctl stats"
-check_eq "nothing held after the non-root attempts" 0 cat $SYSFS/in_use
+check_value "nothing held after the non-root attempts" 0 $SYSFS/in_use
 echo 0 >/proc/sys/kernel/dmesg_restrict
 BAD_INPUTS=$((BAD_INPUTS + 6))
 check "unload after the non-root checks" rmmod $MODULE
@@ -133,30 +133,30 @@ check "failslab: fail every allocation from $MODULE" sh -c "
 	echo N > $FS/task-filter && echo 0 > $FS/space && echo 1 > $FS/interval &&
 	echo -1 > $FS/times && echo 0 > $FS/verbose && echo 100 > $FS/probability"
 check_msg "hold 7 with the slab failing: the 7th fails cleanly (ENOMEM)" "pool is exhausted" mempoolctl hold 7
-check_eq "exactly min_nr elements were served" 6 cat $SYSFS/in_use
-check_eq "all of them from the reserve" 6 cat $SYSFS/reserve_served
-check_eq "reserve empty" 0 cat $SYSFS/curr_nr
-check_eq "one failed allocation counted" 1 cat $SYSFS/alloc_failed
+check_value "exactly min_nr elements were served" 6 $SYSFS/in_use
+check_value "all of them from the reserve" 6 $SYSFS/reserve_served
+check_value "reserve empty" 0 $SYSFS/curr_nr
+check_value "one failed allocation counted" 1 $SYSFS/alloc_failed
 check "release all with the slab still failing" write_to $SYSFS/release all
-check_eq "frees refilled the reserve" 6 cat $SYSFS/curr_nr
-check_eq "reserve_refilled 6" 6 cat $SYSFS/reserve_refilled
+check_value "frees refilled the reserve" 6 $SYSFS/curr_nr
+check_value "reserve_refilled 6" 6 $SYSFS/reserve_refilled
 check "bench_mempool with the slab failing: the reserve path" sh -c "echo 2000 > $SYSFS/bench_mempool && grep -qx 2000 $SYSFS/bench_mempool_only_pairs"
-check_eq "the reserve is full again after it" 6 cat $SYSFS/curr_nr
+check_value "the reserve is full again after it" 6 $SYSFS/curr_nr
 check_refused "bench with the slab failing: its raw-cache contender cannot allocate (ENOMEM)" 1 "Cannot allocate memory" write_to $SYSFS/bench 10
 # reserve_served and reserve_refilled count hold and release only (the ABI
 # says so): bench's pairs move the reserve without being counted.
-check_eq "bench_mempool's pairs are not counted: reserve_served still 6" 6 cat $SYSFS/reserve_served
+check_value "bench_mempool's pairs are not counted: reserve_served still 6" 6 $SYSFS/reserve_served
 check "hold 6 with the slab failing: from the reserve again" write_to $SYSFS/hold 6
-check_eq "reserve empty again" 0 cat $SYSFS/curr_nr
+check_value "reserve empty again" 0 $SYSFS/curr_nr
 check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > $SLAB/failslab && echo N > $FS/cache-filter"
 check "bench_mempool 2000 with the slab healthy" write_to $SYSFS/bench_mempool 2000
-check_eq "its frees refilled the reserve: curr_nr 6" 6 cat $SYSFS/curr_nr
-check_eq "not counted: reserve_refilled still 6" 6 cat $SYSFS/reserve_refilled
+check_value "its frees refilled the reserve: curr_nr 6" 6 $SYSFS/curr_nr
+check_value "not counted: reserve_refilled still 6" 6 $SYSFS/reserve_refilled
 check "release all: the slab takes them back" write_to $SYSFS/release all
 check_eq "reserve_refilled still 6, curr_nr 6" "6 6" sh -c "echo \$(cat $SYSFS/reserve_refilled $SYSFS/curr_nr)"
 check "hold 3 with the slab healthy" write_to $SYSFS/hold 3
-check_eq "slab served them: reserve_served unchanged (12)" 12 cat $SYSFS/reserve_served
-check_eq "reserve still full" 6 cat $SYSFS/curr_nr
+check_value "slab served them: reserve_served unchanged (12)" 12 $SYSFS/reserve_served
+check_value "reserve still full" 6 $SYSFS/curr_nr
 check "unload after the guarantee test" mempoolctl unload
 SKIP_REASON=
 

@@ -4,14 +4,14 @@ kmemleak_reset
 
 # --- default load: what the C original logs, and every sysfs value
 check "default load" insmod $KO
-check_eq "min_nr default" 6 cat $SYSFS/min_nr
-check_eq "object_size default" 10240 cat $SYSFS/object_size
-check_eq "cache_object_size (kmem_cache_size)" 10240 cat $SYSFS/cache_object_size
-check_eq "cache_name" $MODULE cat $SYSFS/cache_name
-check_eq "curr_nr: reserve preallocated" 6 cat $SYSFS/curr_nr
-check_eq "in_use starts at 0" 0 cat $SYSFS/in_use
-check_eq "alloc_total starts at 0" 0 cat $SYSFS/alloc_total
-check_eq "bench_pairs before any bench: 0" 0 cat $SYSFS/bench_pairs
+check_value "min_nr default" 6 $SYSFS/min_nr
+check_value "object_size default" 10240 $SYSFS/object_size
+check_value "cache_object_size (kmem_cache_size)" 10240 $SYSFS/cache_object_size
+check_value "cache_name" $MODULE $SYSFS/cache_name
+check_value "curr_nr: reserve preallocated" 6 $SYSFS/curr_nr
+check_value "in_use starts at 0" 0 $SYSFS/in_use
+check_value "alloc_total starts at 0" 0 $SYSFS/alloc_total
+check_value "bench_pairs before any bench: 0" 0 $SYSFS/bench_pairs
 check_log "init logs kmem_cache_size" "$MODULE: kmem_cache \"$MODULE\" created: kmem_cache_size = 10240"
 check_log "init logs min_nr and curr_nr" "$MODULE: mempool created: min_nr = 6, curr_nr = 6"
 check "slab cache is its own (SLAB_NO_MERGE)" sh -c "[ -d $SLAB ] && [ ! -L $SLAB ]"
@@ -24,36 +24,36 @@ check_log "exit logs kmem_cache_destroy" "$MODULE: kmem_cache_destroy done"
 
 # --- explicit parameters
 check "load min_nr=6 object_size=10240" insmod $KO min_nr=6 object_size=10240
-check_eq "min_nr 6" 6 cat $SYSFS/min_nr
+check_value "min_nr 6" 6 $SYSFS/min_nr
 rmmod $MODULE
 check "load min_nr=3 object_size=100" insmod $KO min_nr=3 object_size=100
-check_eq "min_nr 3" 3 cat $SYSFS/min_nr
-check_eq "object_size 100" 100 cat $SYSFS/object_size
-check_eq "kmem_cache_size is the object size" 100 cat $SYSFS/cache_object_size
-check_eq "kmalloc of 100 B comes from a kmalloc cache" slab cat $SYSFS/bench_kmalloc_backend
+check_value "min_nr 3" 3 $SYSFS/min_nr
+check_value "object_size 100" 100 $SYSFS/object_size
+check_value "kmem_cache_size is the object size" 100 $SYSFS/cache_object_size
+check_value "kmalloc of 100 B comes from a kmalloc cache" slab $SYSFS/bench_kmalloc_backend
 check_clock_rule "bench 1: refused (ERANGE) under 100 clock steps, accepted above, by its own log line"
 rmmod $MODULE
 
 # --- hold / release / resize / bench through sysfs
 check "load for exercise" insmod $KO min_nr=6
 check "hold 3" write_to $SYSFS/hold 3
-check_eq "in_use 3" 3 cat $SYSFS/in_use
-check_eq "alloc_total 3" 3 cat $SYSFS/alloc_total
-check_eq "slab served them, reserve untouched" 6 cat $SYSFS/curr_nr
+check_value "in_use 3" 3 $SYSFS/in_use
+check_value "alloc_total 3" 3 $SYSFS/alloc_total
+check_value "slab served them, reserve untouched" 6 $SYSFS/curr_nr
 check "release all" write_to $SYSFS/release all
-check_eq "in_use 0 after release" 0 cat $SYSFS/in_use
-check_eq "free_total 3" 3 cat $SYSFS/free_total
+check_value "in_use 0 after release" 0 $SYSFS/in_use
+check_value "free_total 3" 3 $SYSFS/free_total
 check "resize up to 10" write_to $SYSFS/resize 10
-check_eq "min_nr 10" 10 cat $SYSFS/min_nr
-check_eq "curr_nr refilled to 10" 10 cat $SYSFS/curr_nr
+check_value "min_nr 10" 10 $SYSFS/min_nr
+check_value "curr_nr refilled to 10" 10 $SYSFS/curr_nr
 check "resize down to 2" write_to $SYSFS/resize 2
-check_eq "min_nr 2" 2 cat $SYSFS/min_nr
-check_eq "curr_nr shrunk to 2" 2 cat $SYSFS/curr_nr
+check_value "min_nr 2" 2 $SYSFS/min_nr
+check_value "curr_nr shrunk to 2" 2 $SYSFS/curr_nr
 check "bench 2000" write_to $SYSFS/bench 2000
 check_figures "bench 2000: its pairs, and 1 <= min <= median for each contender" bench_pairs 2000 bench_mempool bench_cache bench_kmalloc
-check_eq "kmalloc of 10240 B takes pages (above the kmalloc caches)" pages cat $SYSFS/bench_kmalloc_backend
+check_value "kmalloc of 10240 B takes pages (above the kmalloc caches)" pages $SYSFS/bench_kmalloc_backend
 check_log "bench logs its chunks, figures and the page allocator" "$MODULE: bench: 2000 pairs in 16 chunks (clock step [0-9]* ns), ns per pair min/median: mempool [1-9][0-9]*/[1-9][0-9]*, cache [1-9][0-9]*/[1-9][0-9]*, kmalloc [1-9][0-9]*/[1-9][0-9]* (page allocator: above the kmalloc caches)"
-check_eq "bench_mempool_only_pairs before any bench_mempool: 0" 0 cat $SYSFS/bench_mempool_only_pairs
+check_value "bench_mempool_only_pairs before any bench_mempool: 0" 0 $SYSFS/bench_mempool_only_pairs
 check "bench_mempool 2000" write_to $SYSFS/bench_mempool 2000
 check_figures "bench_mempool 2000: its pairs, and 1 <= min <= median" bench_mempool_only_pairs 2000 bench_mempool_only
 check "hold 4 then unload while holding" sh -c "echo 4 > $SYSFS/hold && rmmod $MODULE"
@@ -70,10 +70,10 @@ check "mempoolctl load --min-nr 6" mempoolctl load --min-nr 6 --object-size 1017
 check "mempoolctl status: live with its parameters" sh -c "mempoolctl status | tee /tmp/st && grep -q '^$MODULE: live' /tmp/st && grep -q 'min_nr=6 object_size=10176' /tmp/st"
 check "mempoolctl stats: min_nr 6, curr_nr 6" sh -c "mempoolctl stats | tee /tmp/st && grep -Eq '^min_nr +6$' /tmp/st && grep -Eq '^curr_nr \(reserve now\) +6$' /tmp/st"
 check "mempoolctl hold 3" mempoolctl hold 3
-check_eq "in_use 3 via mempoolctl" 3 cat $SYSFS/in_use
+check_value "in_use 3 via mempoolctl" 3 $SYSFS/in_use
 check "mempoolctl release all" mempoolctl release all
 check "mempoolctl resize 8" mempoolctl resize 8
-check_eq "min_nr 8 via mempoolctl" 8 cat $SYSFS/min_nr
+check_value "min_nr 8 via mempoolctl" 8 $SYSFS/min_nr
 check "mempoolctl bench 2000" sh -c "mempoolctl bench 2000 | tee /tmp/b && grep -q '^2000 pairs of 10176 B, ns per pair min/median: mempool [1-9][0-9]*/[1-9]' /tmp/b"
 check "mempoolctl bench --mempool-only 2000" sh -c "mempoolctl bench --mempool-only 2000 | tee /tmp/b && grep -q '^2000 pairs of 10176 B through the mempool alone, ns per pair min/median: [1-9][0-9]*/[1-9]' /tmp/b"
 check "mempoolctl stats --json: schema 2, curr_nr 8" sh -c 'mempoolctl stats --json | tee /tmp/s.json && grep -q "\"schema\": 2" /tmp/s.json && grep -q "\"curr_nr\": 8" /tmp/s.json'

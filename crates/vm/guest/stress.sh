@@ -72,9 +72,9 @@ else
 	report fail "concurrent: the 8 processes ran on 2 or more CPUs" \
 		"all rounds ran on $used CPU of $online online (boot with 2 or more vCPUs: mempoolctl vm --cpus 2)"
 fi
-check_eq "concurrent: alloc_total 400" 400 cat $SYSFS/alloc_total
-check_eq "concurrent: free_total 400" 400 cat $SYSFS/free_total
-check_eq "concurrent: in_use 0" 0 cat $SYSFS/in_use
+check_value "concurrent: alloc_total 400" 400 $SYSFS/alloc_total
+check_value "concurrent: free_total 400" 400 $SYSFS/free_total
+check_value "concurrent: in_use 0" 0 $SYSFS/in_use
 check_consistent "concurrent: counters consistent"
 
 # --- unload while elements are held
