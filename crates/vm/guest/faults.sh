@@ -43,20 +43,15 @@ check_value "still min_nr 5" 5 $SYSFS/min_nr
 # (nothing has been refused by this module instance yet): logged with their
 # reason (the lines are counted, as earlier loads logged the same ones)
 check "hold 2 so release has something" write_to $SYSFS/hold 2
-count_lines() { # PATTERN: LINES set to the kernel log's lines containing it
-	LINES=$(dmesg | grep -cF -- "$1")
-}
-count_lines "$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096"
-resize_refusals=$LINES
-count_lines "$MODULE: release: 3 requested but only 2 held"
-release_refusals=$LINES
+resize_refusals=$(log_count "$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096")
+release_refusals=$(log_count "$MODULE: release: 3 requested but only 2 held")
 check_refused "release more than held: EINVAL" 1 "Invalid argument" write_to $SYSFS/release 3
 check_refused "resize 0 (mempool_resize would BUG): EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 0
 check_refused "hold above 65536: EINVAL" 1 "Invalid argument" write_to $SYSFS/hold 65537
 check_refused "mempoolctl resize 0 refused before the kernel" 1 "min_nr=0 is out of range" mempoolctl resize 0
 check_refused "mempoolctl release garbage" 1 "release takes a count or \`all\`" mempoolctl release lots
-check_eq "a refused write is logged with its reason" $((resize_refusals + 1)) sh -c "dmesg | grep -cF '$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096'"
-check_eq "releasing more than held is logged with both counts" $((release_refusals + 1)) sh -c "dmesg | grep -cF '$MODULE: release: 3 requested but only 2 held'"
+check_eq "a refused write is logged with its reason" $((resize_refusals + 1)) log_count "$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096"
+check_eq "releasing more than held is logged with both counts" $((release_refusals + 1)) log_count "$MODULE: release: 3 requested but only 2 held"
 
 # --- floods (shell builtins: no process per write): every line a write causes
 # is rate-limited, 10 per 5 s for all control files together, so a burst logs
@@ -66,8 +61,7 @@ check_eq "releasing more than held is logged with both counts" $((release_refusa
 flood_total=0
 check_flood() { # NAME FILE VALUE PATTERN [LEAST]
 	skipping "$1" && return 0
-	count_lines "$4"
-	before=$LINES
+	before=$(log_count "$4")
 	uptime_cs
 	t0=$UPTIME_CS
 	i=0
@@ -76,8 +70,7 @@ check_flood() { # NAME FILE VALUE PATTERN [LEAST]
 		i=$((i + 1))
 	done
 	uptime_cs
-	count_lines "$4"
-	logged=$((LINES - before))
+	logged=$(($(log_count "$4") - before))
 	most=$((10 * ((UPTIME_CS - t0) / 500 + 2)))
 	flood_total=$((flood_total + i))
 	if [ $logged -ge "${5:-0}" ] && [ $logged -le $most ]; then
@@ -204,7 +197,7 @@ init_faults_setup() {
 		echo 0 >$FS/probability && echo 0 >$FS/verbose && filter_on reject mod_sysfs_setup
 }
 check "init faults: set up (fail-nth only; the module loader's sysfs excluded)" init_faults_setup
-unload_lines=$(dmesg | grep -c "$MODULE: unload: released")
+unload_lines=$(log_count "$MODULE: unload: released")
 check_init_fault "init fails in kmem_cache_create: ENOMEM, the module's reason, nothing left" __kmem_cache_create_args "$MODULE: kmem_cache_create(\"$MODULE\", 64) failed"
 check_init_fault "init fails in mempool_create: ENOMEM, the module's reason, nothing left" mempool_init_node "$MODULE: mempool_create(2) failed: could not preallocate the reserve"
 check_init_fault "init fails creating its sysfs directory: ENOMEM, the module's reason, nothing left" kobject_create_and_add "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
@@ -217,11 +210,11 @@ check_init_fault "init fails creating its sysfs directory: ENOMEM, the module's 
 # own report (verbose 2: with the stack) is the kernel's witness of where the fault was.
 check "init faults: the loader's and the slab allocator's sysfs excluded" filter_on reject mod_sysfs_setup __kmem_cache_create_args
 # (a stack's reliable frames only: "?" marks a guess of the unwinder)
-group_faults=$(dmesg | grep -c "]  internal_create_group+")
+group_faults=$(log_count "]  internal_create_group+")
 [ -n "$SKIP_REASON" ] || echo 2 >$FS/verbose
 check_init_fault "init fails creating its sysfs files: ENOMEM, the module's reason, nothing left" internal_create_group "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
 [ -n "$SKIP_REASON" ] || echo 0 >$FS/verbose
-check_eq "failslab's report shows that fault under internal_create_group" $((group_faults + 1)) sh -c "dmesg | grep -c ']  internal_create_group+'"
+check_eq "failslab's report shows that fault under internal_create_group" $((group_faults + 1)) log_count "]  internal_create_group+"
 # The module's first allocation of its own (kmem_cache_create's and
 # mempool_create's excluded by the same reject range): any allocation with
 # module code on the stack. rust_mempool's is the shim's attribute table
@@ -230,15 +223,15 @@ check_eq "failslab's report shows that fault under internal_create_group" $((gro
 own_skip=$SKIP_REASON
 [ "$MODULE" = rust_mempool ] ||
 	SKIP_REASON=${SKIP_REASON:-"the C twin's attribute table is static: its first allocation of its own is the directory's, checked above"}
-table_faults=$(dmesg | grep -c "]  rmp_sysfs_create+")
-dir_faults=$(dmesg | grep -c "]  kobject_create_and_add+")
+table_faults=$(log_count "]  rmp_sysfs_create+")
+dir_faults=$(log_count "]  kobject_create_and_add+")
 [ -n "$SKIP_REASON" ] || echo 2 >$FS/verbose
 check_init_fault "init fails allocating its attribute table: ENOMEM, the module's reason, nothing left" modules "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
 [ -n "$SKIP_REASON" ] || echo 0 >$FS/verbose
-check_eq "failslab's report shows that fault in the shim's rmp_sysfs_create, before any kobject" "$((table_faults + 1)) $dir_faults" sh -c "echo \$(dmesg | grep -c ']  rmp_sysfs_create+') \$(dmesg | grep -c ']  kobject_create_and_add+')"
+check_eq "failslab's report shows that fault in the shim's rmp_sysfs_create, before any kobject" "$((table_faults + 1)) $dir_faults" log_counts "]  rmp_sysfs_create+" "]  kobject_create_and_add+"
 SKIP_REASON=$own_skip
 check "init faults: only the loader's sysfs excluded again" filter_on reject mod_sysfs_setup
-check_eq "no failed init logs an \"unload:\" line" 0 sh -c "echo \$((\$(dmesg | grep -c '$MODULE: unload: released') - $unload_lines))"
+check_eq "no failed init logs an \"unload:\" line" "$unload_lines" log_count "$MODULE: unload: released"
 # The same injection on a control file: mempool_resize's first allocation.
 check "load for the resize fault" insmod $KO min_nr=2 object_size=64
 check "resize fault: fail-nth within mempool_resize" filter_on require mempool_resize

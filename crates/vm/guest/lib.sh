@@ -75,6 +75,19 @@ check_eq() {
 	if [ "$got" = "$want" ]; then report ok "$name"; else report fail "$name" "expected '$want', got '$got'"; fi
 }
 
+# log_count TEXT: prints how many kernel log lines contain TEXT (a fixed
+# string); log_counts TEXT...: each count, space-separated.
+log_count() {
+	dmesg | grep -cF -- "$1"
+}
+log_counts() {
+	_counts=
+	for _text in "$@"; do
+		_counts="$_counts $(log_count "$_text")"
+	done
+	echo ${_counts# }
+}
+
 # check_value NAME WANT FILE: FILE (one value, as a sysfs file holds) reads
 # WANT. Read by the shell itself: a process costs about 0.1 s under TCG with
 # KASAN and kmemleak.
