@@ -93,10 +93,9 @@ log_counts() {
 # KASAN and kmemleak.
 check_value() {
 	skipping "$1" && return 0
-	got=
-	read -r got 2>/dev/null <"$3"
-	echo "\$ read $3 -> $got"
-	if [ "$got" = "$2" ]; then report ok "$1"; else report fail "$1" "expected '$2', got '$got'"; fi
+	slurp "$3" 2>/dev/null
+	echo "\$ read $3 -> $OUT"
+	if [ "$OUT" = "$2" ]; then report ok "$1"; else report fail "$1" "expected '$2', got '$OUT'"; fi
 }
 
 # check_log NAME PATTERN: passes when the kernel log has a line matching PATTERN.
@@ -322,8 +321,8 @@ PHASE=
 PHASE_T0=0
 PHASE_F0=0
 timed() {
-	read -r up _ </proc/uptime
-	up=${up%.*}
+	uptime_cs
+	up=$((UPTIME_CS / 100))
 	forks_since_boot
 	if [ -n "$PHASE" ]; then
 		figure "seconds_$PHASE" $((up - PHASE_T0))
