@@ -354,7 +354,7 @@ kmemleak_reset() {
 # An object is reported once unreferenced for 5 s, and only if the last of
 # two scans still finds it unreferenced. With DEFER_LEAK_SCAN set (the `all`
 # scenario), the suites' own scans wait for one check at the end, which sees
-# every suite's leaks (two scans and the wait: 9–10 s under KASAN and TCG).
+# every suite's leaks (two scans and the wait: 9–14 s under KASAN and TCG).
 check_no_leaks() {
 	[ -z "$DEFER_LEAK_SCAN" ] || return 0
 	timed kmemleak
