@@ -192,6 +192,13 @@ check_init_fault() {
 	}
 	check_fails_cleanly "$1" 1 "$3" sh -c "echo 1 >/proc/self/fail-nth && exec mempoolctl load --min-nr 2 --object-size 64"
 }
+# with_stack_report CMD...: CMD run with failslab reporting its fault with the
+# stack (verbose 2), the kernel's witness of where the fault was.
+with_stack_report() {
+	[ -n "$SKIP_REASON" ] || echo 2 >$FS/verbose
+	"$@"
+	[ -n "$SKIP_REASON" ] || echo 0 >$FS/verbose
+}
 init_faults_setup() {
 	echo N >$FS/ignore-gfp-wait && echo N >$FS/cache-filter && echo N >$FS/task-filter &&
 		echo 0 >$FS/probability && echo 0 >$FS/verbose && filter_on reject mod_sysfs_setup
@@ -206,14 +213,11 @@ check_init_fault "init fails creating its sysfs directory: ENOMEM, the module's 
 # groups (mod_sysfs_setup; kmem_cache_create's sysfs_slab_add) go through it
 # too, so one reject range spans from mod_sysfs_setup to the end of
 # __kmem_cache_create_args (kernel/ is linked before mm/; the module's own
-# path, from do_init_module to kernfs and SLUB, lies outside it). failslab's
-# own report (verbose 2: with the stack) is the kernel's witness of where the fault was.
+# path, from do_init_module to kernfs and SLUB, lies outside it).
 check "init faults: the loader's and the slab allocator's sysfs excluded" filter_on reject mod_sysfs_setup __kmem_cache_create_args
 # (a stack's reliable frames only: "?" marks a guess of the unwinder)
 group_faults=$(log_count "]  internal_create_group+")
-[ -n "$SKIP_REASON" ] || echo 2 >$FS/verbose
-check_init_fault "init fails creating its sysfs files: ENOMEM, the module's reason, nothing left" internal_create_group "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
-[ -n "$SKIP_REASON" ] || echo 0 >$FS/verbose
+with_stack_report check_init_fault "init fails creating its sysfs files: ENOMEM, the module's reason, nothing left" internal_create_group "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
 check_eq "failslab's report shows that fault under internal_create_group" $((group_faults + 1)) log_count "]  internal_create_group+"
 # The module's first allocation of its own (kmem_cache_create's and
 # mempool_create's excluded by the same reject range): any allocation with
@@ -225,9 +229,7 @@ own_skip=$SKIP_REASON
 	SKIP_REASON=${SKIP_REASON:-"the C twin's attribute table is static: its first allocation of its own is the directory's, checked above"}
 table_faults=$(log_count "]  rmp_sysfs_create+")
 dir_faults=$(log_count "]  kobject_create_and_add+")
-[ -n "$SKIP_REASON" ] || echo 2 >$FS/verbose
-check_init_fault "init fails allocating its attribute table: ENOMEM, the module's reason, nothing left" modules "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
-[ -n "$SKIP_REASON" ] || echo 0 >$FS/verbose
+with_stack_report check_init_fault "init fails allocating its attribute table: ENOMEM, the module's reason, nothing left" modules "$MODULE: creating /sys/kernel/\"$MODULE\" failed: -"
 check_eq "failslab's report shows that fault in the shim's rmp_sysfs_create, before any kobject" "$((table_faults + 1)) $dir_faults" log_counts "]  rmp_sysfs_create+" "]  kobject_create_and_add+"
 SKIP_REASON=$own_skip
 check "init faults: only the loader's sysfs excluded again" filter_on reject mod_sysfs_setup
