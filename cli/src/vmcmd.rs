@@ -207,6 +207,14 @@ pub fn run(
         outcome.accel,
         outcome.accel_note
     );
+    if let Some(cpu) = outcome.cpu {
+        let wall = outcome.elapsed.as_secs_f64();
+        println!(
+            "[vm] host CPU: QEMU used {:.1} s of CPU time in {wall:.1} s ({:.2} cores busy on average)",
+            cpu.as_secs_f64(),
+            if wall > 0.0 { cpu.as_secs_f64() / wall } else { 0.0 }
+        );
+    }
     if !outcome.figures.is_empty() {
         let figures: Vec<String> = outcome
             .figures

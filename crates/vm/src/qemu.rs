@@ -166,6 +166,10 @@ pub struct RunOutcome {
     pub accel_note: String,
     pub end: VmEnd,
     pub elapsed: Duration,
+    /// Host CPU time QEMU used (all its threads, user and system), read from
+    /// `/proc` once it exited: with `elapsed`, how many of the host's cores
+    /// the guest kept busy. `None` when it could not be read.
+    pub cpu: Option<Duration>,
     pub console: String,
     pub qemu_stderr: String,
     pub tests: Vec<TestResult>,
@@ -228,7 +232,7 @@ impl RunOutcome {
 }
 
 enum Attempt {
-    Done(RunOutcome),
+    Done(Box<RunOutcome>),
     SilentKvm,
 }
 
@@ -248,7 +252,7 @@ pub fn run_with_choice(
         choice.accel, choice.reason
     ));
     match attempt(cfg, &choice, on_line)? {
-        Attempt::Done(o) => Ok(o),
+        Attempt::Done(o) => Ok(*o),
         Attempt::SilentKvm => {
             let note = format!(
                 "auto: KVM printed nothing within {:?}; fell back to TCG",
@@ -261,7 +265,7 @@ pub fn run_with_choice(
                 may_fall_back: false,
             };
             match attempt(cfg, &tcg, on_line)? {
-                Attempt::Done(o) => Ok(o),
+                Attempt::Done(o) => Ok(*o),
                 Attempt::SilentKvm => unreachable!("TCG never falls back"),
             }
         }
@@ -271,6 +275,49 @@ pub fn run_with_choice(
 fn kill(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Waits for `child` to exit and reads its CPU time from `/proc` before
+/// reaping it (a reaped process's figures are gone).
+fn wait_with_cpu(child: &mut Child) -> (Option<i32>, Option<Duration>) {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    let exited = waitid(
+        Id::Pid(nix::unistd::Pid::from_raw(child.id() as i32)),
+        WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+    )
+    .is_ok();
+    let cpu = if exited {
+        std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+            .ok()
+            .and_then(|stat| cpu_time(&stat, clock_ticks()?))
+    } else {
+        None
+    };
+    (child.wait().ok().and_then(|s| s.code()), cpu)
+}
+
+/// The kernel's clock ticks per second (`/proc/<pid>/stat`'s unit).
+fn clock_ticks() -> Option<u64> {
+    use nix::unistd::{sysconf, SysconfVar};
+    match sysconf(SysconfVar::CLK_TCK) {
+        Ok(Some(t)) if t > 0 => Some(t as u64),
+        _ => None,
+    }
+}
+
+/// User plus system time from a `/proc/<pid>/stat` line (fields 14 and 15,
+/// counted after the command name, which may hold spaces and parentheses).
+fn cpu_time(stat: &str, ticks_per_s: u64) -> Option<Duration> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    // Fields from the 3rd (state) on: utime and stime are the 12th and 13th.
+    let mut fields = after_comm.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    let ticks = utime.checked_add(stime)?;
+    Some(
+        Duration::from_secs(ticks / ticks_per_s)
+            + Duration::from_nanos((ticks % ticks_per_s) * 1_000_000_000 / ticks_per_s),
+    )
 }
 
 fn attempt(
@@ -319,6 +366,7 @@ fn attempt(
     });
     let mut console = String::new();
     let mut end = None;
+    let mut cpu = None;
     while end.is_none() {
         let elapsed = start.elapsed();
         if elapsed >= cfg.timeout {
@@ -340,7 +388,8 @@ fn attempt(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = child.wait().ok().and_then(|s| s.code());
+                let (status, used) = wait_with_cpu(&mut child);
+                cpu = used;
                 end = Some(VmEnd::Exited(status));
             }
         }
@@ -351,11 +400,12 @@ fn attempt(
     let (tests, verdict) = parse_results(&results);
     let mut splats = find_splats(&console);
     add_splats(&mut splats, "kernel log", &kernel_log(&results));
-    Ok(Attempt::Done(RunOutcome {
+    Ok(Attempt::Done(Box::new(RunOutcome {
         accel: choice.accel,
         accel_note: choice.reason.clone(),
         end: end.unwrap_or(VmEnd::TimedOut),
         elapsed: start.elapsed(),
+        cpu,
         console,
         qemu_stderr,
         tests,
@@ -363,7 +413,7 @@ fn attempt(
         splats,
         figures: parse_figures(&results),
         expected_checks: cfg.expected_checks,
-    }))
+    })))
 }
 
 /// The guest's final `dmesg`, sent on the results channel as `# kmsg ` lines.
@@ -377,6 +427,37 @@ pub fn kernel_log(results: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_reads_utime_and_stime() {
+        // A real line (this machine's PID 1): utime 2800, stime 13773 ticks.
+        let stat = "1 (process_api) S 0 0 0 0 -1 4194560 90834 737672560 0 185765 2800 13773 \
+                    7197162 432704 10 -10 13 0 11 37965824 2152 18446744073709551615 1 1 0 0";
+        assert_eq!(cpu_time(stat, 100), Some(Duration::from_millis(165_730)));
+        // A command name with spaces and parentheses, as QEMU's threads may have.
+        let odd = "7 (a) b (c) R 1 7 7 0 -1 0 0 0 0 0 150 25 0 0 20 0 3 0 5 1 1";
+        assert_eq!(cpu_time(odd, 100), Some(Duration::from_millis(1750)));
+        assert_eq!(cpu_time("7 (x) R 1", 100), None);
+        assert_eq!(cpu_time("no parenthesis at all", 100), None);
+    }
+
+    #[test]
+    fn cpu_time_of_an_exited_child_is_read_before_it_is_reaped() {
+        // A child that burns CPU on a fixed amount of work, then exits 3.
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 300000 ]; do i=$((i + 1)); done; exit 3",
+            ])
+            .spawn()
+            .expect("sh runs");
+        let (status, cpu) = wait_with_cpu(&mut child);
+        assert_eq!(status, Some(3));
+        let cpu = cpu.expect("the zombie's /proc/<pid>/stat was read");
+        assert!(cpu > Duration::ZERO, "{cpu:?}");
+        // Reaped: the pid is gone.
+        assert!(!Path::new(&format!("/proc/{}", child.id())).exists());
+    }
 
     #[test]
     fn kernel_log_comes_from_kmsg_lines() {
@@ -396,6 +477,7 @@ pub(crate) mod tests {
             accel_note: String::new(),
             end,
             elapsed: Duration::from_millis(6500),
+            cpu: None,
             console: console.into(),
             qemu_stderr: String::new(),
             tests,

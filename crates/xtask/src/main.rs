@@ -13,6 +13,7 @@ use std::time::Instant;
 use xshell::{cmd, Shell};
 
 mod bench;
+mod budget;
 mod checkcount;
 mod matrix;
 mod mirror;
@@ -69,10 +70,13 @@ enum Task {
     CountChecks,
 }
 
+/// The host's cores (what the VM tests and kbuild share).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 fn jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get() + 1)
-        .unwrap_or(3)
+    cores() + 1
 }
 
 fn repo_root() -> PathBuf {
@@ -633,6 +637,7 @@ fn test() -> Result<()> {
         }
     };
 
+    let mut budget = budget::CpuBudget::start();
     // Unit tests first: fast, and no VM needed.
     let sh = Shell::new()?;
     sh.change_dir(repo_root());
@@ -646,8 +651,10 @@ fn test() -> Result<()> {
     print!("{text}");
     let (up, uf) = cargo_counts(&text);
     let unit_failed = if out.status.success() { uf } else { uf.max(1) };
+    budget.mark("unit tests (compiling and running them)");
 
     let parts = prepare()?;
+    budget.mark("static mempoolctl, test kernel (cached or built), both modules");
     let quiet = || vec!["--quiet".to_owned()];
     // Independent guests, two at a time (the machine's cores): the two long
     // `all` runs first, side by side, then the short ones.
@@ -655,6 +662,7 @@ fn test() -> Result<()> {
     // The stock-distribution path: Debian's own headers and kernel, prepared
     // before the guests start (a failure there fails only its own checks).
     let stock = stock_parts(&parts.ctl);
+    budget.mark("the stock path's chroot and its two builds");
     let stock_error = &stock.as_ref().err().map(|e| format!("{e:#}"));
     let stock = stock.ok();
     let stock = stock.as_ref();
@@ -821,6 +829,12 @@ fn test() -> Result<()> {
                 record(&name, false);
             }
         }
+    }
+    budget.mark("the VM tests, two at a time");
+    // Where the host's CPU went: the floor under any faster suite.
+    println!("[xtask] host CPU time of every process the suite started (getrusage), part by part:");
+    for line in budget.lines(cores()) {
+        println!("[xtask]   {line}");
     }
     println!("[xtask] unit tests: {up} passed, {uf} failed");
     println!("{} passed, {} failed", up + passed, unit_failed + failed);
