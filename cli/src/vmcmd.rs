@@ -49,6 +49,15 @@ pub struct VmArgs {
     /// Extra kernel command-line argument (repeatable), e.g. `tsc=reliable`.
     #[arg(long = "kernel-arg", value_name = "ARG")]
     kernel_args: Vec<String>,
+    /// Sample where the guest's vCPUs are every 10 ms through QEMU's monitor
+    /// and write the busiest kernel functions to FILE (and the top 10 to
+    /// stdout).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// The kernel's System.map for --profile [default: next to a build tree's
+    /// arch/x86/boot/bzImage, else /boot/System.map-<release>].
+    #[arg(long, value_name = "FILE", requires = "profile")]
+    system_map: Option<PathBuf>,
     /// Static busybox for the guest.
     #[arg(long, default_value = "/bin/busybox")]
     busybox: PathBuf,
@@ -128,6 +137,11 @@ pub fn run(
             kernel.display()
         )
     })?;
+    // Read before booting: a profile without symbols is no profile.
+    let symbols = match &a.profile {
+        None => None,
+        Some(_) => Some(system_map(&kernel, &release, a.system_map.as_deref())?),
+    };
     let kos = if a.kos.is_empty() {
         vec![default_ko]
     } else {
@@ -171,6 +185,11 @@ pub fn run(
     cfg.cpus = cpus;
     cfg.memory_mb = memory_mb;
     cfg.extra_append = a.kernel_args.join(" ");
+    if symbols.is_some() {
+        let socket = work.join("qmp.sock");
+        let _ = std::fs::remove_file(&socket);
+        cfg.profile_socket = Some(socket);
+    }
     cfg.expected_checks = scenario.expected_checks();
     ui.info(format!(
         "[vm] kernel {} ({release}), scenario {scenario}, {cpus} vCPUs, limit {} s",
@@ -214,6 +233,21 @@ pub fn run(
             cpu.as_secs_f64(),
             if wall > 0.0 { cpu.as_secs_f64() / wall } else { 0.0 }
         );
+    }
+    if let (Some(path), Some(symbols)) = (&a.profile, &symbols) {
+        match &outcome.profile {
+            Some(Ok(samples)) => {
+                let profile = vm::profile::Profile::new(samples, symbols);
+                std::fs::write(path, profile.render(usize::MAX))
+                    .with_context(|| format!("writing the profile to {}", path.display()))?;
+                println!("[vm] profile ({}):", path.display());
+                for line in profile.render(10).lines() {
+                    println!("[vm]   {line}");
+                }
+            }
+            Some(Err(why)) => println!("[vm] no profile: {why}"),
+            None => {}
+        }
     }
     if !outcome.figures.is_empty() {
         let figures: Vec<String> = outcome
@@ -259,4 +293,34 @@ pub fn run(
         eprintln!("[vm] qemu stderr: {}", outcome.qemu_stderr.trim());
     }
     Ok(if failures.is_empty() { 0 } else { 3 })
+}
+
+/// The kernel's symbols for `--profile`: `explicit`, else `System.map` at the
+/// top of the build tree `kernel` is in (`<tree>/arch/x86/boot/bzImage`),
+/// else `/boot/System.map-<release>` (where distributions install it).
+fn system_map(
+    kernel: &std::path::Path,
+    release: &str,
+    explicit: Option<&std::path::Path>,
+) -> Result<vm::profile::SymbolMap> {
+    let in_tree = kernel
+        .ancestors()
+        .nth(4)
+        .map(|tree| tree.join("System.map"));
+    let installed = PathBuf::from(format!("/boot/System.map-{release}"));
+    let path = match explicit {
+        Some(p) => p.to_owned(),
+        None => in_tree.filter(|p| p.is_file()).unwrap_or(installed),
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "--profile needs the kernel's System.map: reading {} (pass --system-map FILE)",
+            path.display()
+        )
+    })?;
+    let map = vm::profile::SymbolMap::parse(&text);
+    if map.is_empty() {
+        bail!("{} has no text symbols: not a System.map", path.display());
+    }
+    Ok(map)
 }

@@ -4,6 +4,7 @@
 pub mod accel;
 pub mod console;
 pub mod initramfs;
+pub mod profile;
 pub mod qemu;
 pub mod report;
 pub mod scenario;

@@ -44,6 +44,9 @@ pub struct VmConfig {
     pub console_log: PathBuf,
     pub results_log: PathBuf,
     pub extra_append: String,
+    /// A QMP socket for QEMU's monitor at this path, sampled for a profile of
+    /// the guest (see [`crate::profile`]) while it runs.
+    pub profile_socket: Option<PathBuf>,
     /// How many checks the scenario has (skipped ones included), when the
     /// caller knows: a run that reports another number fails, so a part of a
     /// scenario that silently did not run is caught by the host.
@@ -64,6 +67,7 @@ impl VmConfig {
             console_log: work_dir.join("console.log"),
             results_log: work_dir.join("results.tap"),
             extra_append: String::new(),
+            profile_socket: None,
             expected_checks: None,
         }
     }
@@ -107,6 +111,11 @@ impl VmConfig {
             self.extra_append
         );
         c.arg("-append").arg(append.trim());
+        if let Some(socket) = &self.profile_socket {
+            // QEMU's option syntax: a comma in a value is written twice.
+            let path = socket.display().to_string().replace(',', ",,");
+            c.arg("-qmp").arg(format!("unix:{path},server=on,wait=off"));
+        }
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -170,6 +179,9 @@ pub struct RunOutcome {
     /// `/proc` once it exited: with `elapsed`, how many of the host's cores
     /// the guest kept busy. `None` when it could not be read.
     pub cpu: Option<Duration>,
+    /// Each vCPU's position at every sample, when a profile was asked for
+    /// ([`VmConfig::profile_socket`]), or why none could be taken.
+    pub profile: Option<Result<Vec<crate::profile::Sample>, String>>,
     pub console: String,
     pub qemu_stderr: String,
     pub tests: Vec<TestResult>,
@@ -340,6 +352,10 @@ fn attempt(
             qemu: cfg.qemu.clone(),
             source,
         })?;
+    let sampler = cfg
+        .profile_socket
+        .as_deref()
+        .map(crate::profile::Sampler::start);
     let (tx, rx) = mpsc::channel::<String>();
     let stdout = child.stdout.take().expect("stdout is piped");
     let reader = std::thread::spawn(move || {
@@ -377,6 +393,9 @@ fn attempt(
         if choice.may_fall_back && console.is_empty() && elapsed >= cfg.kvm_silence_limit {
             kill(&mut child);
             let _ = reader.join();
+            if let Some(s) = sampler {
+                let _ = s.finish();
+            }
             return Ok(Attempt::SilentKvm);
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
@@ -395,6 +414,7 @@ fn attempt(
         }
     }
     let _ = reader.join();
+    let profile = sampler.map(|s| s.finish().map_err(|e| e.to_string()));
     let qemu_stderr = err_reader.join().unwrap_or_default();
     let results = std::fs::read_to_string(&cfg.results_log).unwrap_or_default();
     let (tests, verdict) = parse_results(&results);
@@ -406,6 +426,7 @@ fn attempt(
         end: end.unwrap_or(VmEnd::TimedOut),
         elapsed: start.elapsed(),
         cpu,
+        profile,
         console,
         qemu_stderr,
         tests,
@@ -478,6 +499,7 @@ pub(crate) mod tests {
             end,
             elapsed: Duration::from_millis(6500),
             cpu: None,
+            profile: None,
             console: console.into(),
             qemu_stderr: String::new(),
             tests,

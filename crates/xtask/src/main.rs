@@ -579,6 +579,44 @@ fn cargo_counts(output: &str) -> (u32, u32) {
     (passed, failed)
 }
 
+/// A profile report (`mempoolctl vm --profile`) judged against the kernel's
+/// System.map, read here on its own: at least 100 samples, and its five
+/// busiest functions are text symbols of that kernel (or one of the report's
+/// `[...]` buckets: user space, modules).
+fn profile_verdict(profile: &str, system_map: &str) -> Result<(), String> {
+    let samples: usize = profile
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or("no sample count in the header")?;
+    if samples < 100 {
+        return Err(format!("{samples} samples, expected at least 100"));
+    }
+    let text: std::collections::HashSet<&str> = system_map
+        .lines()
+        .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, "T" | "t" | "W" | "w", name] => Some(name),
+            _ => None,
+        })
+        .collect();
+    let top: Vec<&str> = profile
+        .lines()
+        .skip(1)
+        .take(5)
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    if top.len() < 5 {
+        return Err(format!("{} functions listed, expected 5", top.len()));
+    }
+    match top
+        .iter()
+        .find(|f| !f.starts_with('[') && !text.contains(*f))
+    {
+        Some(f) => Err(format!("{f} is no function of this kernel")),
+        None => Ok(()),
+    }
+}
+
 /// The stock parts, or why they could not be prepared.
 fn stock_ready<'a>(
     stock: Option<&'a stock::StockParts>,
@@ -682,8 +720,22 @@ fn test() -> Result<()> {
         ));
     }
     jobs.push((
-        "demo scenario passes".to_owned(),
-        Box::new(move || Ok(vm(parts, "rust", None, "demo", &quiet())? == 0)),
+        "demo scenario passes, profiled: the busiest guest functions are the kernel's own (its System.map)".to_owned(),
+        Box::new(move || {
+            let dir = tempfile::tempdir().context("a private directory for the profile")?;
+            let file = dir.path().join("profile.txt");
+            let mut extra = quiet();
+            extra.extend(["--profile".to_owned(), file.display().to_string()]);
+            let code = vm(parts, "rust", None, "demo", &extra)?;
+            let profile = std::fs::read_to_string(&file).unwrap_or_default();
+            let system_map = std::fs::read_to_string(parts.kernel.out_dir.join("System.map"))
+                .context("reading the test kernel's System.map")?;
+            let verdict = profile_verdict(&profile, &system_map);
+            if let Err(why) = &verdict {
+                println!("[xtask] profile: {why}\n{profile}");
+            }
+            Ok(code == 0 && verdict.is_ok())
+        }),
     ));
     jobs.push((
         "each scenario has exactly the checks vm::Scenario::expected_checks counts (its script run with every check skipped, in a sandbox)".to_owned(),
@@ -1079,6 +1131,28 @@ fn main() -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_profile_is_judged_against_the_system_map() {
+        let map = "ffffffff81000000 T _text\nffffffff81000100 t a_fn\nffffffff81000200 T b_fn\n\
+                   ffffffff81000300 D data\nffffffff81000400 W c_fn\nffffffff81000500 T d_fn\n";
+        let good = "200 vCPU samples: 50 halted (25.0%, idle), 150 busy; busy ones by function:\n\
+                      40.0%      60 a_fn\n  20.0%      30 [user]\n  20.0%      30 b_fn\n\
+                      10.0%      15 c_fn\n  10.0%      15 d_fn\n";
+        assert_eq!(super::profile_verdict(good, map), Ok(()));
+        assert_eq!(
+            super::profile_verdict(&good.replace("c_fn", "data"), map),
+            Err("data is no function of this kernel".to_owned())
+        );
+        assert_eq!(
+            super::profile_verdict(&good.replacen("200", "99", 1), map),
+            Err("99 samples, expected at least 100".to_owned())
+        );
+        assert_eq!(
+            super::profile_verdict("", map),
+            Err("no sample count in the header".to_owned())
+        );
+    }
+
     use super::*;
 
     #[test]
