@@ -299,13 +299,17 @@ fn wait_with_cpu(child: &mut Child) -> (Option<i32>, Option<Duration>) {
     )
     .is_ok();
     let cpu = if exited {
-        std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
-            .ok()
-            .and_then(|stat| cpu_time(&stat, clock_ticks()?))
+        process_cpu(child.id())
     } else {
         None
     };
     (child.wait().ok().and_then(|s| s.code()), cpu)
+}
+
+/// The CPU time process `pid` has used so far (all its threads).
+fn process_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    cpu_time(&stat, clock_ticks()?)
 }
 
 /// The kernel's clock ticks per second (`/proc/<pid>/stat`'s unit).
@@ -325,11 +329,9 @@ fn cpu_time(stat: &str, ticks_per_s: u64) -> Option<Duration> {
     let mut fields = after_comm.split_whitespace().skip(11);
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    let ticks = utime.checked_add(stime)?;
-    Some(
-        Duration::from_secs(ticks / ticks_per_s)
-            + Duration::from_nanos((ticks % ticks_per_s) * 1_000_000_000 / ticks_per_s),
-    )
+    let ticks = u128::from(utime) + u128::from(stime);
+    let nanos = ticks * 1_000_000_000 / u128::from(ticks_per_s.max(1));
+    Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
 }
 
 fn attempt(
@@ -386,6 +388,8 @@ fn attempt(
     while end.is_none() {
         let elapsed = start.elapsed();
         if elapsed >= cfg.timeout {
+            // What it used until the limit: a timeout's evidence too.
+            cpu = process_cpu(child.id());
             kill(&mut child);
             end = Some(VmEnd::TimedOut);
             break;
@@ -458,6 +462,10 @@ pub(crate) mod tests {
         // A command name with spaces and parentheses, as QEMU's threads may have.
         let odd = "7 (a) b (c) R 1 7 7 0 -1 0 0 0 0 0 150 25 0 0 20 0 3 0 5 1 1";
         assert_eq!(cpu_time(odd, 100), Some(Duration::from_millis(1750)));
+        // Absurd counts give no figure rather than a wrapped one (or a panic).
+        let max = format!("1 (x) R {} {m} {m}", "0 ".repeat(10), m = u64::MAX);
+        assert_eq!(cpu_time(&max, 1), None);
+        assert_eq!(cpu_time(&max, 0), None);
         assert_eq!(cpu_time("7 (x) R 1", 100), None);
         assert_eq!(cpu_time("no parenthesis at all", 100), None);
     }
