@@ -295,26 +295,24 @@ pub fn run(
     Ok(if failures.is_empty() { 0 } else { 3 })
 }
 
-/// The kernel's symbols for `--profile`: `explicit`, else `System.map` at the
-/// top of the build tree `kernel` is in (`<tree>/arch/x86/boot/bzImage`),
-/// else `/boot/System.map-<release>` (where distributions install it).
+/// The kernel's symbols for `--profile`: `explicit`, else the System.map
+/// kbuild knows for the image (its build tree's, or the installed one).
 fn system_map(
     kernel: &std::path::Path,
     release: &str,
     explicit: Option<&std::path::Path>,
 ) -> Result<vm::profile::SymbolMap> {
-    let in_tree = kernel
-        .ancestors()
-        .nth(4)
-        .map(|tree| tree.join("System.map"));
-    let installed = PathBuf::from(format!("/boot/System.map-{release}"));
     let path = match explicit {
         Some(p) => p.to_owned(),
-        None => in_tree.filter(|p| p.is_file()).unwrap_or(installed),
+        None => kbuild::system_map_of(kernel, release),
     };
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "--profile needs the kernel's System.map: reading {} (pass --system-map FILE)",
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+            _ => format!("cannot be read: {e}"),
+        };
+        anyhow::anyhow!(
+            "--profile needs the kernel's System.map: {} {why}; fix: pass --system-map FILE",
             path.display()
         )
     })?;

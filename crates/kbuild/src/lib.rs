@@ -160,6 +160,23 @@ pub fn cache_root() -> PathBuf {
     base.join("mempoolctl")
 }
 
+/// Where kbuild puts an x86 kernel image, relative to its output tree.
+pub const BZIMAGE_IN_TREE: &str = "arch/x86/boot/bzImage";
+
+/// The kernel's `System.map` for the image `bzimage`: at the top of the
+/// build tree the image is in, else where distributions install it
+/// (`/boot/System.map-<release>`).
+pub fn system_map_of(bzimage: &Path, release: &str) -> PathBuf {
+    let in_tree = Path::new(BZIMAGE_IN_TREE);
+    let tree_map = bzimage
+        .ends_with(in_tree)
+        .then(|| bzimage.ancestors().nth(in_tree.components().count()))
+        .flatten()
+        .map(|tree| tree.join("System.map"))
+        .filter(|map| map.is_file());
+    tree_map.unwrap_or_else(|| PathBuf::from(format!("/boot/System.map-{release}")))
+}
+
 /// A finished test kernel build.
 #[derive(Debug, Clone)]
 pub struct KernelBuild {
@@ -181,7 +198,7 @@ impl KernelBuild {
             .to_owned();
         Ok(Self {
             out_dir: out_dir.to_owned(),
-            bzimage: out_dir.join("arch/x86/boot/bzImage"),
+            bzimage: out_dir.join(BZIMAGE_IN_TREE),
             release,
         })
     }
@@ -193,7 +210,7 @@ impl KernelBuild {
 pub fn newest_cached_kernel(role: &str) -> Result<PathBuf, PathBuf> {
     let dir = cache_root().join("kernels");
     match complete_kernels(&dir, role).pop() {
-        Some(newest) => Ok(newest.join("out/arch/x86/boot/bzImage")),
+        Some(newest) => Ok(newest.join("out").join(BZIMAGE_IN_TREE)),
         None => Err(dir),
     }
 }
@@ -435,6 +452,28 @@ fn check_vermagic(ko: &Path, kdir: &Path, kernel: &str) -> Result<(), BuildError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_map_is_the_build_trees_else_the_installed_one() {
+        let tree = tempfile::tempdir().unwrap();
+        let image = tree.path().join("arch/x86/boot/bzImage");
+        // No System.map in the tree (yet): where Debian installs it.
+        assert_eq!(
+            system_map_of(&image, "7.3.4+deb13-amd64"),
+            Path::new("/boot/System.map-7.3.4+deb13-amd64")
+        );
+        fs::write(tree.path().join("System.map"), "").unwrap();
+        assert_eq!(
+            system_map_of(&image, "7.3.4"),
+            tree.path().join("System.map")
+        );
+        // An image outside a build tree (Debian's vmlinuz) never looks above it.
+        let vmlinuz = tree.path().join("arch/x86/boot/vmlinuz");
+        assert_eq!(
+            system_map_of(&vmlinuz, "7.3.4"),
+            Path::new("/boot/System.map-7.3.4")
+        );
+    }
 
     #[test]
     fn reads_uts_release() {
