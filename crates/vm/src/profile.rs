@@ -54,8 +54,10 @@ impl SymbolMap {
             .filter_map(|line| {
                 let mut f = line.split_whitespace();
                 let (addr, kind, name) = (f.next()?, f.next()?, f.next()?);
-                matches!(kind, "T" | "t" | "W" | "w")
-                    .then(|| Some((u64::from_str_radix(addr, 16).ok()?, name.to_owned())))?
+                if !matches!(kind, "T" | "t" | "W" | "w") {
+                    return None;
+                }
+                Some((u64::from_str_radix(addr, 16).ok()?, name.to_owned()))
             })
             .collect();
         text.sort();
@@ -144,6 +146,8 @@ pub enum ProfileError {
     },
     #[error("QEMU's monitor answered something else than QMP: {0}")]
     Protocol(String),
+    #[error("the sampling thread panicked")]
+    SamplerPanicked,
 }
 
 /// Samples the guest behind a QMP socket until [`Sampler::finish`].
@@ -168,7 +172,7 @@ impl Sampler {
         self.stop.store(true, Ordering::Relaxed);
         self.thread
             .join()
-            .unwrap_or_else(|_| Err(ProfileError::Protocol("the sampler panicked".into())))
+            .unwrap_or(Err(ProfileError::SamplerPanicked))
     }
 }
 
