@@ -1,7 +1,7 @@
 # faults: every bad input gets a clear error and changes nothing; the mempool
 # guarantee under failslab; non-root users; random bytes at every control file.
 timed faults
-kmemleak_reset
+kmemleak_on_demand
 
 # --- bad load parameters, straight to the kernel: refused, nothing half-loaded
 for p in min_nr=0 min_nr=-1 min_nr=4097 min_nr=2147483648 min_nr=abc min_nr= min_nr=6x object_size=0 object_size=7 object_size=99999999 object_size=abc "min_nr=4096 object_size=131072"; do

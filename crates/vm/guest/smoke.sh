@@ -1,6 +1,6 @@
 # smoke: every feature of the module once, through sysfs and mempoolctl, then kmemleak.
 timed smoke
-kmemleak_reset
+kmemleak_on_demand
 
 # --- default load: what the C original logs, and every sysfs value
 check "default load" insmod $KO

@@ -1,6 +1,6 @@
 # stress: 20 insmod/rmmod and 10 mempoolctl load/unload cycles, 8 concurrent
 # processes on 2+ CPUs, unload while holding.
-kmemleak_reset
+kmemleak_on_demand
 
 timed stress_insmod_cycles
 # --- 20 insmod/rmmod cycles: every min_nr from 1 to 16 and every object
