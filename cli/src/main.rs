@@ -27,7 +27,7 @@ mod vmcmd;
 4 not loaded (status) or a doctor check failed."
 )]
 struct Cli {
-    /// Read only this config file [env: MEMPOOLCTL_CONFIG].
+    /// Read only this config file.
     #[arg(long, global = true, env = "MEMPOOLCTL_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Module to drive: rust (rust_mempool) or c (c_mempool) [env: MEMPOOLCTL_FLAVOR].

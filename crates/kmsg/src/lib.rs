@@ -186,38 +186,68 @@ pub fn module_lines<'a>(lines: &'a [LogLine], module: &str) -> Vec<&'a LogLine> 
         .collect()
 }
 
-/// What marks a kernel log line as a kernel bug report ([`bad_news`]), from
-/// the kernel's own formats: slub's `BUG <cache> (...): Objects remaining`,
-/// slab_common's `Slab cache still has objects`, `WARNING: CPU: ...` and
-/// lockdep's `WARNING: possible ...`, `BUG: KASAN: ...`, `kernel BUG at`, and
-/// kmemleak's `N new suspected memory leaks`. `BUG` counts only as a word
-/// (not inside `DEBUG`); kmemleak's routine lines (its scan thread) do not.
-pub const BAD_NEWS: &[&str] = &[
-    "Objects remaining",
-    "still has objects",
-    "BUG",
-    "WARNING:",
-    "KASAN",
-    "suspected memory leak",
+/// What marks a kernel log line as a kernel bug report, with the kind of
+/// report, from the kernel's own formats: KASAN's `BUG: KASAN: ...`,
+/// kmemleak's `N new suspected memory leaks` (not its routine lines),
+/// allocation profiling's `<site> module <m> func:<f> has N allocated at
+/// module unload` (mm/alloc_tag.c), lockdep's `WARNING: possible ...`, slub's
+/// `BUG <cache> (...): Objects remaining`, slab_common's `Slab cache still has
+/// objects`, `kernel BUG at`, `WARNING: ...`, oopses, panics, UBSAN, hung tasks
+/// and RCU stalls. The first entry a line contains wins, so the specific kinds
+/// come before `BUG` and `WARNING:`. Each is matched as a word: not inside
+/// another (`BUG` is not found in `DEBUG` or `BUG_ON`). The one home of this
+/// knowledge: `unload`'s check and the VM runner's console judge both use it.
+pub const REPORTS: &[(&str, &str)] = &[
+    ("KASAN:", "kasan"),
+    ("suspected memory leak", "kmemleak"),
+    ("allocated at module unload", "alloc-leak"),
+    ("WARNING: possible circular locking", "lockdep"),
+    ("WARNING: possible recursive locking", "lockdep"),
+    ("WARNING: inconsistent lock state", "lockdep"),
+    (
+        "BUG: sleeping function called from invalid context",
+        "atomic-sleep",
+    ),
+    ("Objects remaining", "slab-leak"),
+    ("still has objects", "slab-leak"),
+    ("BUG", "bug"),
+    ("WARNING:", "warning"),
+    ("Oops:", "oops"),
+    ("general protection fault", "oops"),
+    ("Kernel panic", "panic"),
+    ("UBSAN:", "ubsan"),
+    ("INFO: task", "hung-task"),
+    ("rcu: INFO:", "rcu-stall"),
 ];
 
+/// The kind of kernel bug report `message` is (see [`REPORTS`]), if any.
+pub fn report_kind(message: &str) -> Option<&'static str> {
+    REPORTS
+        .iter()
+        .find(|(pattern, _)| contains_word(message, pattern))
+        .map(|(_, kind)| *kind)
+}
+
 /// Lines that mean a kernel bug around an unload: leaked objects, BUG, WARNING,
-/// KASAN, kmemleak reports.
+/// KASAN, kmemleak and allocation-profiling reports ([`REPORTS`]).
 pub fn bad_news(lines: &[LogLine]) -> Vec<&LogLine> {
     lines
         .iter()
-        .filter(|l| BAD_NEWS.iter().any(|b| contains_word(&l.message, b)))
+        .filter(|l| report_kind(&l.message).is_some())
         .collect()
 }
 
-/// Whether `needle` occurs in `text` not preceded by a letter (`BUG` in
-/// `kernel BUG at`, not in `DEBUG_PAGEALLOC`).
+/// Whether `needle` occurs in `text` not preceded by a letter; a bare keyword
+/// (capitals only: `BUG`) not followed by a letter, digit or underscore either
+/// (`BUG` in `kernel BUG at`, not in `DEBUG_PAGEALLOC` or `BUG_ON`).
 fn contains_word(text: &str, needle: &str) -> bool {
+    let keyword = needle.bytes().all(|b| b.is_ascii_uppercase());
     text.match_indices(needle).any(|(i, _)| {
-        !text[..i]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_alphabetic())
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        let glued_before = before.is_some_and(|c| c.is_ascii_alphabetic());
+        let glued_after = after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        !(glued_before || (keyword && glued_after))
     })
 }
 
@@ -274,6 +304,8 @@ mod tests {
             "WARNING: mm/slub.c:1268 at __slab_err+0x34/0x40, CPU#0: mempoolctl/53",
             "kmem_cache_destroy c_mempool: Slab cache still has objects when called from cleanup_module+0xda/0xaf0 [c_mempool]",
             "WARNING: mm/slab_common.c:580 at kmem_cache_destroy+0x111/0x130, CPU#0: mempoolctl/53",
+            // mm/alloc_tag.c's format, for a held array the module never freed.
+            "module/c/c_mempool.c:201 module c_mempool func:c_mempool_held_reserve has 64 allocated at module unload",
         ];
         let routine = [
             "rust_mempool: kmem_cache_destroy done",
@@ -283,6 +315,8 @@ mod tests {
             "kmemleak: Kernel memory leak detector disabled",
             "page_owner is disabled; DEBUG_PAGEALLOC is off",
             "[Firmware Bug]: TSC doesn't count with P0 frequency!",
+            "Kernel command line: console=ttyS0 slub_debug=- page_owner=off DEBUG_BUGVERBOSE",
+            "rust_mempool: resize 0 refused: mempool_resize would hit its BUG_ON",
         ];
         let lines: Vec<LogLine> = bad
             .iter()
@@ -299,6 +333,34 @@ mod tests {
             .map(|l| l.message.as_str())
             .collect();
         assert_eq!(flagged, bad);
+    }
+
+    /// Each kind from a line the kernel prints (formats as in the test above).
+    #[test]
+    fn report_kinds_of_real_lines() {
+        let cases = [
+            ("BUG: KASAN: slab-use-after-free in rust_mempool_show+0x5c/0x1b0 [rust_mempool]", "kasan"),
+            ("kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)", "kmemleak"),
+            ("rust_mempool_shim.c:144 module rust_mempool func:rmp_sysfs_create has 224 allocated at module unload", "alloc-leak"),
+            ("WARNING: possible recursive locking detected", "lockdep"),
+            ("BUG: sleeping function called from invalid context at mm/slub.c:4123", "atomic-sleep"),
+            ("BUG rust_mempool (Not tainted): Objects remaining on __kmem_cache_shutdown()", "slab-leak"),
+            ("kernel BUG at mm/mempool.c:123!", "bug"),
+            ("BUG: unable to handle page fault for address: ffffffffc0201000", "bug"),
+            ("WARNING: CPU: 0 PID: 1 at mm/slab_common.c:500 kmem_cache_destroy+0x1", "warning"),
+            ("Oops: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] SMP KASAN", "oops"),
+            ("Kernel panic - not syncing: Fatal exception", "panic"),
+            ("UBSAN: shift-out-of-bounds in lib/foo.c:10:5", "ubsan"),
+            ("INFO: task insmod:123 blocked for more than 120 seconds.", "hung-task"),
+            ("rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:", "rcu-stall"),
+        ];
+        for (line, kind) in cases {
+            assert_eq!(report_kind(line), Some(kind), "{line}");
+        }
+        assert_eq!(
+            report_kind("kmemleak: Kernel memory leak detector initialized"),
+            None
+        );
     }
 
     #[test]

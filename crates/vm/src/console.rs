@@ -11,34 +11,9 @@ pub struct Splat {
     pub text: String,
 }
 
-/// Substrings that start a report, with the kind reported for each.
-const PATTERNS: &[(&str, &str)] = &[
-    ("BUG: KASAN:", "kasan"),
-    ("KASAN:", "kasan"),
-    ("kmemleak:", "kmemleak"),
-    ("WARNING: possible circular locking", "lockdep"),
-    ("WARNING: possible recursive locking", "lockdep"),
-    ("WARNING: inconsistent lock state", "lockdep"),
-    (
-        "BUG: sleeping function called from invalid context",
-        "atomic-sleep",
-    ),
-    ("Objects remaining", "slab-leak"),
-    ("Slab cache still has objects", "slab-leak"),
-    ("BUG:", "bug"),
-    ("kernel BUG at", "bug"),
-    ("WARNING:", "warning"),
-    ("Oops:", "oops"),
-    ("general protection fault", "oops"),
-    ("Kernel panic", "panic"),
-    ("UBSAN:", "ubsan"),
-    ("INFO: task", "hung-task"),
-    ("rcu: INFO:", "rcu-stall"),
-];
-
 /// Every line of `console` that starts a kernel report, once: a line echoed
 /// again (mempoolctl prints the kernel lines it finds) is not a second report.
-/// kmemleak lines count only when they report suspected leaks.
+/// What counts as a report, and its kind, is [`kmsg::report_kind`]'s.
 pub fn find_splats(console: &str) -> Vec<Splat> {
     let mut out = Vec::new();
     add_splats(&mut out, "console", console);
@@ -48,25 +23,18 @@ pub fn find_splats(console: &str) -> Vec<Splat> {
 /// Adds the reports in `text` to `out`, skipping any already there.
 pub fn add_splats(out: &mut Vec<Splat>, source: &'static str, text: &str) {
     for (i, line) in text.lines().enumerate() {
-        for (pat, kind) in PATTERNS {
-            if !line.contains(pat) {
-                continue;
-            }
-            if *kind == "kmemleak" && !line.contains("suspected memory leak") {
-                // kmemleak's own chatter; the line may still carry another report.
-                continue;
-            }
-            if out.iter().any(|s: &Splat| s.text == line.trim()) {
-                break;
-            }
-            out.push(Splat {
-                kind,
-                source,
-                line: i + 1,
-                text: line.trim().to_owned(),
-            });
-            break;
+        let Some(kind) = kmsg::report_kind(line) else {
+            continue;
+        };
+        if out.iter().any(|s: &Splat| s.text == line.trim()) {
+            continue;
         }
+        out.push(Splat {
+            kind,
+            source,
+            line: i + 1,
+            text: line.trim().to_owned(),
+        });
     }
 }
 
