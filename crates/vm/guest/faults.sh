@@ -46,7 +46,7 @@ check "hold 2 so release has something" write_to $SYSFS/hold 2
 resize_refusals=$(log_count "$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096")
 release_refusals=$(log_count "$MODULE: release: 3 requested but only 2 held")
 check_refused "release more than held: EINVAL" 1 "Invalid argument" write_to $SYSFS/release 3
-check_refused "resize 0 (mempool_resize would BUG): EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 0
+check_refused "resize 0 (mempool_resize would hit its BUG_ON): EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 0
 check_refused "hold above 65536: EINVAL" 1 "Invalid argument" write_to $SYSFS/hold 65537
 check_refused "mempoolctl resize 0 refused before the kernel" 1 "min_nr=0 is out of range" mempoolctl resize 0
 check_refused "mempoolctl release garbage" 1 "release takes a count or \`all\`" mempoolctl release lots
@@ -130,6 +130,7 @@ check_value "exactly min_nr elements were served" 6 $SYSFS/in_use
 check_value "all of them from the reserve" 6 $SYSFS/reserve_served
 check_value "reserve empty" 0 $SYSFS/curr_nr
 check_value "one failed allocation counted" 1 $SYSFS/alloc_failed
+check_elements "allocation profiling: still the reserve's 6 elements, none new"
 check "release all with the slab still failing" write_to $SYSFS/release all
 check_value "frees refilled the reserve" 6 $SYSFS/curr_nr
 check_value "reserve_refilled 6" 6 $SYSFS/reserve_refilled
@@ -150,6 +151,7 @@ check_eq "reserve_refilled still 6, curr_nr 6" "6 6" sh -c "echo \$(cat $SYSFS/r
 check "hold 3 with the slab healthy" write_to $SYSFS/hold 3
 check_value "slab served them: reserve_served unchanged (12)" 12 $SYSFS/reserve_served
 check_value "reserve still full" 6 $SYSFS/curr_nr
+check_elements "allocation profiling: 6 in the reserve and 3 new from the slab"
 check "unload after the guarantee test" mempoolctl unload
 SKIP_REASON=
 

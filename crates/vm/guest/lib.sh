@@ -255,6 +255,41 @@ check_fails_cleanly() {
 	fi
 }
 
+# Allocation profiling (CONFIG_MEM_ALLOC_PROFILING) counts the live bytes of
+# every allocation site in /proc/allocinfo, the module's own sites marked
+# "[$MODULE]": a count kept by the kernel, not by the module. The module's
+# elements (allocated at its sites through mempool_create, mempool_alloc and
+# their refills, each taking one slot of its cache: slab_size bytes) must
+# number exactly curr_nr + in_use, whether the slab or the reserve served them.
+ALLOCINFO=/proc/allocinfo
+# check_elements NAME: that count equals curr_nr + in_use. A site's bytes are
+# divided by the slot size, so its other allocations (mempool_create's pool
+# and its array of pointers, the module's tables) must stay under one slot at
+# each site: at 10240-byte objects they do.
+check_elements() {
+	skipping "$1" && return 0
+	_profiling=0
+	read -r _profiling 2>/dev/null </proc/sys/vm/mem_profiling
+	if [ ! -r $ALLOCINFO ] || [ "$_profiling" != 1 ]; then
+		skip "$1" "allocation profiling is not on in this kernel (CONFIG_MEM_ALLOC_PROFILING and vm.mem_profiling=1: the test kernel has both)"
+		return 0
+	fi
+	read -r _slot <$SLAB/slab_size
+	read -r _curr <$SYSFS/curr_nr
+	read -r _used <$SYSFS/in_use
+	_elements=0
+	# Lines: bytes calls file:line [module] func:name [accurate:no]
+	while read -r _bytes _calls _site _mod _rest; do
+		[ "$_mod" = "[$MODULE]" ] || continue
+		echo "  $_bytes $_calls $_site $_rest"
+		_elements=$((_elements + _bytes / _slot))
+	done <$ALLOCINFO
+	echo "\$ /proc/allocinfo: $_elements slots of $_slot B live at $MODULE's sites; curr_nr $_curr, in_use $_used"
+	if [ "$_elements" -eq $((_curr + _used)) ]; then report ok "$1"; else
+		report fail "$1" "the kernel counts $_elements elements, curr_nr + in_use = $((_curr + _used))"
+	fi
+}
+
 # check_figures NAME PAIRS_FILE PAIRS PREFIX...: PAIRS_FILE holds PAIRS, and
 # PREFIX_min_ns and PREFIX_median_ns hold one number each, 1 <= min <= median.
 check_figures() {

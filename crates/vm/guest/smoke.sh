@@ -36,7 +36,9 @@ rmmod $MODULE
 
 # --- hold / release / resize / bench through sysfs
 check "load for exercise" insmod $KO min_nr=6
+check_elements "allocation profiling counts the reserve's 6 elements to the module's own sites"
 check "hold 3" write_to $SYSFS/hold 3
+check_elements "allocation profiling: hold 3 from the slab makes 9 elements"
 check_value "in_use 3" 3 $SYSFS/in_use
 check_value "alloc_total 3" 3 $SYSFS/alloc_total
 check_value "slab served them, reserve untouched" 6 $SYSFS/curr_nr
