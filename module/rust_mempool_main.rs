@@ -115,16 +115,20 @@ fn validate_params(min_nr: u32, object_size: u32) -> Result {
         pr_err!("invalid object_size={object_size}: allowed range is {OBJECT_SIZE_MIN}..={OBJECT_SIZE_MAX} bytes\n");
         return Err(EINVAL);
     }
-    check_reserve(min_nr, object_size)
+    check_reserve(min_nr, object_size, || true)
 }
 
 /// The reserve (`min_nr * object_size`) must stay below [`RESERVE_BYTES_MAX`].
-fn check_reserve(min_nr: u32, object_size: u32) -> Result {
+/// A refusal is logged if `log_allowed()` agrees: a control file's writer
+/// passes [`write_log_allowed`], so it cannot flood the log.
+fn check_reserve(min_nr: u32, object_size: u32, log_allowed: impl FnOnce() -> bool) -> Result {
     let bytes = u64::from(min_nr) * u64::from(object_size);
     if bytes > RESERVE_BYTES_MAX {
-        pr_err!(
-            "invalid min_nr={min_nr} with object_size={object_size}: reserve of {bytes} bytes exceeds {RESERVE_BYTES_MAX}\n"
-        );
+        if log_allowed() {
+            pr_err!(
+                "invalid min_nr={min_nr} with object_size={object_size}: reserve of {bytes} bytes exceeds {RESERVE_BYTES_MAX}\n"
+            );
+        }
         return Err(EINVAL);
     }
     Ok(())
@@ -592,7 +596,7 @@ impl Inner {
     }
 
     fn resize(&mut self, new_min_nr: u32) -> Result {
-        check_reserve(new_min_nr, self.object_size)?;
+        check_reserve(new_min_nr, self.object_size, write_log_allowed)?;
         let old = self.pool.min_nr();
         self.pool.resize(new_min_nr).inspect_err(|&e| {
             if write_log_allowed() {

@@ -77,12 +77,13 @@ void rmp_cond_resched(void)
  * Any writer of a control file must not be able to flood the kernel log:
  * every line a write causes (bad input, or a write that fails) goes through
  * this one limit, at most 10 lines per 5 s for all control files together.
+ * Its "N callbacks suppressed" line names the module, as c_mempool's does.
  */
 static DEFINE_RATELIMIT_STATE(rmp_write_log, 5 * HZ, 10);
 
 bool rmp_write_log_allowed(void)
 {
-	return __ratelimit(&rmp_write_log);
+	return ___ratelimit(&rmp_write_log, KBUILD_MODNAME);
 }
 
 size_t rmp_kmalloc_max_cache_size(void)

@@ -67,19 +67,16 @@ MODULE_PARM_DESC(object_size, "Slab object size in bytes ("
  * merged into an existing same-sized cache, /sys/kernel/slab/c_mempool becomes
  * a symlink to a shared :A-0010240 directory whose figures are not ours, and
  * its per-cache failslab switch refuses (-EINVAL), so the mempool guarantee
- * cannot be shown. SLAB_NO_MERGE says so since 6.5; before it, a constructor
- * is what keeps a cache apart (Debian 12's 6.1 kernel). It does nothing.
+ * cannot be shown. SLAB_NO_MERGE says so since 6.5. Before it (Debian 12's
+ * 6.1 kernel) SLAB_NOLEAKTRACE is the one flag that keeps a cache apart
+ * without debugging costs, at the price that kmemleak does not track the
+ * elements; slub still reports any left at kmem_cache_destroy(). Never a
+ * constructor: mempool_alloc_slab() BUGs on a cache with one (CONFIG_DEBUG_VM).
  */
 #ifdef SLAB_NO_MERGE
 #define C_MEMPOOL_NO_MERGE SLAB_NO_MERGE
-#define C_MEMPOOL_CTOR NULL
 #else
-static void c_mempool_ctor(void *object)
-{
-}
-
-#define C_MEMPOOL_NO_MERGE 0
-#define C_MEMPOOL_CTOR c_mempool_ctor
+#define C_MEMPOOL_NO_MERGE SLAB_NOLEAKTRACE
 #endif
 
 enum c_mempool_contender {
@@ -131,14 +128,33 @@ static struct c_mempool c_mempool = {
 	.lock = __MUTEX_INITIALIZER(c_mempool.lock),
 };
 
-/* The reserve (min_nr * object_size) must stay within MEMPOOL_RESERVE_BYTES_MAX. */
-static int c_mempool_check_reserve(unsigned int nr, unsigned int size)
+/*
+ * Any writer of a control file must not be able to flood the kernel log:
+ * every line a write causes (bad input, or a write that fails) goes through
+ * this one limit, at most 10 lines per 5 s for all control files together.
+ * Its "N callbacks suppressed" line names the module, as rust_mempool's does.
+ */
+static DEFINE_RATELIMIT_STATE(c_mempool_write_log, 5 * HZ, 10);
+
+static bool c_mempool_write_log_allowed(void)
+{
+	return ___ratelimit(&c_mempool_write_log, KBUILD_MODNAME);
+}
+
+/*
+ * The reserve (min_nr * object_size) must stay within MEMPOOL_RESERVE_BYTES_MAX.
+ * A refusal is logged always at load (@rs NULL), within @rs's limit after:
+ * a control file's writer passes the write limit, so it cannot flood the log.
+ */
+static int c_mempool_check_reserve(unsigned int nr, unsigned int size,
+				   struct ratelimit_state *rs)
 {
 	u64 bytes = (u64)nr * size;
 
 	if (bytes > MEMPOOL_RESERVE_BYTES_MAX) {
-		pr_err("invalid min_nr=%u with object_size=%u: reserve of %llu bytes exceeds %llu\n",
-		       nr, size, bytes, (u64)MEMPOOL_RESERVE_BYTES_MAX);
+		if (!rs || ___ratelimit(rs, KBUILD_MODNAME))
+			pr_err("invalid min_nr=%u with object_size=%u: reserve of %llu bytes exceeds %llu\n",
+			       nr, size, bytes, (u64)MEMPOOL_RESERVE_BYTES_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -157,7 +173,7 @@ static int c_mempool_validate_params(unsigned int nr, unsigned int size)
 		       size, MEMPOOL_OBJECT_SIZE_MIN, MEMPOOL_OBJECT_SIZE_MAX);
 		return -EINVAL;
 	}
-	return c_mempool_check_reserve(nr, size);
+	return c_mempool_check_reserve(nr, size, NULL);
 }
 
 /* Elements in the reserve now; pool->lock guards curr_nr and min_nr. */
@@ -209,13 +225,6 @@ static int c_mempool_held_reserve(struct c_mempool *s, size_t additional)
 	return 0;
 }
 
-/*
- * Any writer of a control file must not be able to flood the kernel log:
- * every line a write causes (bad input, or a write that fails) goes through
- * this one limit, at most 10 lines per 5 s for all control files together.
- */
-static DEFINE_RATELIMIT_STATE(c_mempool_write_log, 5 * HZ, 10);
-
 /* Yields the CPU every 1024th iteration of a long loop under the mutex. */
 static void c_mempool_resched_every(size_t i)
 {
@@ -238,7 +247,7 @@ static int c_mempool_hold(struct c_mempool *s, unsigned int n)
 	lockdep_assert_held(&s->lock);
 	bytes = ((u64)s->held_len + n) * s->object_size;
 	if (bytes > MEMPOOL_HELD_BYTES_MAX) {
-		if (__ratelimit(&c_mempool_write_log))
+		if (c_mempool_write_log_allowed())
 			pr_err("hold: %u more would hold %llu bytes, above the %llu-byte cap; release some first\n",
 			       n, bytes, (u64)MEMPOOL_HELD_BYTES_MAX);
 		return -ENOSPC;
@@ -256,7 +265,7 @@ static int c_mempool_hold(struct c_mempool *s, unsigned int n)
 
 		if (!element) {
 			s->alloc_failed++;
-			if (__ratelimit(&c_mempool_write_log))
+			if (c_mempool_write_log_allowed())
 				pr_warn("hold: element %u of %u failed: slab and reserve exhausted\n",
 					i + 1, n);
 			return -ENOMEM;
@@ -293,7 +302,7 @@ static int c_mempool_release(struct c_mempool *s, size_t count)
 {
 	lockdep_assert_held(&s->lock);
 	if (count > s->held_len) {
-		if (__ratelimit(&c_mempool_write_log))
+		if (c_mempool_write_log_allowed())
 			pr_err("release: %zu requested but only %zu held\n", count, s->held_len);
 		return -EINVAL;
 	}
@@ -306,7 +315,7 @@ static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 	int old, err;
 
 	lockdep_assert_held(&s->lock);
-	err = c_mempool_check_reserve(new_min_nr, s->object_size);
+	err = c_mempool_check_reserve(new_min_nr, s->object_size, &c_mempool_write_log);
 	if (err)
 		return err;
 	/* mempool_resize() BUG()s on 0; resize_store() already refused it. */
@@ -316,7 +325,7 @@ static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 	/* May sleep; growing refills best-effort (0 even if short: see curr_nr). */
 	err = mempool_resize(s->pool, new_min_nr);
 	if (err) {
-		if (__ratelimit(&c_mempool_write_log))
+		if (c_mempool_write_log_allowed())
 			pr_err("resize: mempool_resize(%u) failed: %pe\n", new_min_nr, ERR_PTR(err));
 		return err;
 	}
@@ -373,7 +382,7 @@ static int c_mempool_time_chunk(struct c_mempool *s, const char *what,
 
 	for (i = 0; i < n; i++) {
 		if (!c_mempool_pair(s, k)) {
-			if (__ratelimit(&c_mempool_write_log))
+			if (c_mempool_write_log_allowed())
 				pr_err("%s: %s allocation failed\n", what, c_mempool_contender_names[k]);
 			return -ENOMEM;
 		}
@@ -422,7 +431,7 @@ static int c_mempool_check_resolution(const char *what, u64 step, u64 ns, unsign
 
 	if (step && ns >= needed && ns >= n)
 		return 0;
-	if (!__ratelimit(&c_mempool_write_log))
+	if (!c_mempool_write_log_allowed())
 		return -ERANGE;
 	if (!step) {
 		pr_err("%s: the clock did not move in %u readings: nothing can be timed\n",
@@ -569,7 +578,7 @@ static bool c_mempool_parse_count(const char *buf, size_t len, unsigned int lo,
  */
 static int c_mempool_refuse(const char *attr, size_t len, const char *expected)
 {
-	if (__ratelimit(&c_mempool_write_log))
+	if (c_mempool_write_log_allowed())
 		pr_err("%s: invalid input (%zu bytes): expected %s\n", attr, len, expected);
 	return -EINVAL;
 }
@@ -797,7 +806,7 @@ static int __init c_mempool_init(void)
 	s->object_size = object_size;
 
 	s->cache = kmem_cache_create(CACHE_NAME, object_size, 0,
-				     SLAB_HWCACHE_ALIGN | C_MEMPOOL_NO_MERGE, C_MEMPOOL_CTOR);
+				     SLAB_HWCACHE_ALIGN | C_MEMPOOL_NO_MERGE, NULL);
 	if (!s->cache) {
 		pr_err("kmem_cache_create(\"%s\", %u) failed\n", CACHE_NAME, object_size);
 		return -ENOMEM;

@@ -184,7 +184,8 @@ state() {
 	STATE=
 	if [ -d $SYSFS ]; then
 		# Own names: shell variables are global, and callers loop over f and v.
-		for _state_f in min_nr curr_nr object_size in_use alloc_total free_total \
+		for _state_f in min_nr curr_nr object_size cache_object_size cache_name \
+			in_use alloc_total free_total bench_kmalloc_backend \
 			alloc_failed reserve_served reserve_refilled bench_pairs \
 			bench_mempool_min_ns bench_mempool_median_ns bench_cache_min_ns \
 			bench_cache_median_ns bench_kmalloc_min_ns bench_kmalloc_median_ns \
@@ -215,7 +216,7 @@ slurp() {
 }
 
 # check_refused NAME RC REASON CMD...: CMD must exit with status RC, print
-# REASON, and leave every value as it was. A bad input: counted in the
+# REASON (each of its lines, fixed strings), and leave every value as it was. A bad input: counted in the
 # bad_inputs figure.
 check_refused() {
 	[ -n "$SKIP_REASON" ] || BAD_INPUTS=$((BAD_INPUTS + 1))
@@ -242,16 +243,19 @@ check_fails_cleanly() {
 	elif [ $rc -ne "$want_rc" ]; then
 		report fail "$name" "exit status $rc, expected $want_rc: $OUT"
 	else
-		case "$OUT" in
-		*"$want"*)
-			if [ "$before" != "$STATE" ]; then
-				report fail "$name" "state changed:$before ->$STATE"
-			else
-				report ok "$name"
-			fi
-			;;
-		*) report fail "$name" "exit status $rc, but the output lacks '$want': $OUT" ;;
-		esac
+		_lacks=
+		while IFS= read -r _want; do
+			case "$OUT" in *"$_want"*) ;; *) _lacks=$_want && break ;; esac
+		done <<EOF
+$want
+EOF
+		if [ -n "$_lacks" ]; then
+			report fail "$name" "exit status $rc, but the output lacks '$_lacks': $OUT"
+		elif [ "$before" != "$STATE" ]; then
+			report fail "$name" "state changed:$before ->$STATE"
+		else
+			report ok "$name"
+		fi
 	fi
 }
 
@@ -345,12 +349,19 @@ check_clock_rule() {
 		took=$(echo "$line" | sed -n 's/.* took \([0-9]*\) ns, .*/\1/p')
 		verdict=refused
 	fi
-	echo "\$ bench 1: $verdict, shortest chunk $took ns, clock step $step ns: $line"
+	# Refused stores nothing (bench_pairs stays 0 on this fresh load), accepted 1.
+	pairs=
+	read -r pairs <$SYSFS/bench_pairs
+	echo "\$ bench 1: $verdict, shortest chunk $took ns, clock step $step ns, bench_pairs $pairs: $line"
 	figure "bench_1_$verdict" 1
 	case "$step,$took" in
 	*[!0-9,]* | ,* | *,) report fail "$1" "no figures in the log line: '$line'" ;;
 	*)
-		if [ $verdict = refused ] && [ "$took" -lt $((100 * step)) ]; then
+		if [ "$step" -lt 1 ]; then
+			report fail "$1" "$verdict with a clock step of $step ns: a clock that never moved times nothing"
+		elif [ "$pairs" != "$([ $verdict = accepted ] && echo 1 || echo 0)" ]; then
+			report fail "$1" "$verdict, but bench_pairs is '$pairs'"
+		elif [ $verdict = refused ] && [ "$took" -lt $((100 * step)) ]; then
 			report ok "$1"
 		elif [ $verdict = accepted ] && [ "$took" -ge $((100 * step)) ]; then
 			report ok "$1"
