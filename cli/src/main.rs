@@ -107,7 +107,7 @@ enum Cmd {
     },
     /// The module's sysfs values and its slab cache's figures.
     Stats {
-        /// JSON (schema 1, see README); with --watch one object per line.
+        /// JSON, versioned by its "schema" field (see README); with --watch one object per line.
         #[arg(long)]
         json: bool,
         /// Repeat every SECS seconds (default 1) until interrupted or --count is reached.
@@ -171,29 +171,46 @@ fn main() {
     match run(cli, ui) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            ui.error(format!("{e:#}"));
+            ui.error(ui::error_text(&e));
             std::process::exit(1);
         }
     }
 }
 
+/// A path flag as a setting's text. Settings are UTF-8 (TOML, environment),
+/// so a path that is not is refused by name rather than mangled into another.
+pub(crate) fn path_setting(flag: &str, p: &Option<PathBuf>) -> Result<Option<String>> {
+    p.as_ref()
+        .map(|p| {
+            p.to_str().map(str::to_owned).with_context(|| {
+                format!(
+                    "{flag} {} is not valid UTF-8; mempoolctl takes UTF-8 paths (rename it, or pass a symlink with a UTF-8 name)",
+                    p.display()
+                )
+            })
+        })
+        .transpose()
+}
+
 /// The flags that are also settings, as the highest layer.
-fn flag_layer(cli: &Cli) -> Layer {
+fn flag_layer(cli: &Cli) -> Result<Layer> {
     let mut pairs: Vec<(&'static str, Option<String>)> = vec![
         ("module.flavor", cli.flavor.map(|f| f.to_string())),
         ("output.color", cli.color.clone()),
     ];
-    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let num = |n: &Option<u64>| n.map(|n| n.to_string());
     match &cli.command {
-        Cmd::Doctor { kdir, .. } => pairs.push(("build.kdir", path(kdir))),
+        Cmd::Doctor { kdir, .. } => pairs.push(("build.kdir", path_setting("--kdir", kdir)?)),
         Cmd::Build {
             kdir,
             module_dir,
             jobs,
         } => pairs.extend([
-            ("build.kdir", path(kdir)),
-            ("build.module_dir", path(module_dir)),
+            ("build.kdir", path_setting("--kdir", kdir)?),
+            (
+                "build.module_dir",
+                path_setting("--module-dir", module_dir)?,
+            ),
             ("build.jobs", num(jobs)),
         ]),
         Cmd::Load {
@@ -203,13 +220,13 @@ fn flag_layer(cli: &Cli) -> Layer {
         } => pairs.extend([
             ("module.min_nr", num(min_nr)),
             ("module.object_size", num(object_size)),
-            ("module.ko", path(ko)),
+            ("module.ko", path_setting("--ko", ko)?),
         ]),
-        Cmd::Info { ko, .. } => pairs.push(("module.ko", path(ko))),
-        Cmd::Vm(a) => pairs.extend(a.setting_flags()),
+        Cmd::Info { ko, .. } => pairs.push(("module.ko", path_setting("--ko", ko)?)),
+        Cmd::Vm(a) => pairs.extend(a.setting_flags()?),
         _ => {}
     }
-    Layer::flags(pairs)
+    Ok(Layer::flags(pairs))
 }
 
 fn resolve_settings(cli: &Cli) -> Result<Settings> {
@@ -221,7 +238,7 @@ fn resolve_settings(cli: &Cli) -> Result<Settings> {
             .as_deref(),
         std::env::var_os("HOME").map(PathBuf::from).as_deref(),
     );
-    let mut layers = vec![flag_layer(cli), Layer::from_os_env(std::env::vars_os())?];
+    let mut layers = vec![flag_layer(cli)?, Layer::from_os_env(std::env::vars_os())?];
     for f in files.iter().rev() {
         layers.push(Layer::from_file(f)?);
     }
@@ -687,11 +704,11 @@ mod tests {
             vec!["mempoolctl", "info", "--ko", "x.ko"],
         ] {
             let cli = Cli::try_parse_from(args).unwrap();
-            let s = settings::resolve(&[flag_layer(&cli)]).unwrap();
+            let s = settings::resolve(&[flag_layer(&cli).unwrap()]).unwrap();
             assert_eq!(s.source("output.color"), settings::Source::Default);
         }
         let cli = Cli::try_parse_from(["mempoolctl", "load", "--min-nr", "3"]).unwrap();
-        let s = settings::resolve(&[flag_layer(&cli)]).unwrap();
+        let s = settings::resolve(&[flag_layer(&cli).unwrap()]).unwrap();
         assert_eq!(s.integer("module.min_nr"), 3);
         assert_eq!(s.source("module.min_nr"), settings::Source::Flag);
     }

@@ -65,12 +65,9 @@ pub struct VmArgs {
 
 impl VmArgs {
     /// The flags that are also settings (see `mempoolctl config`).
-    pub fn setting_flags(&self) -> Vec<(&'static str, Option<String>)> {
-        vec![
-            (
-                "vm.kernel",
-                self.kernel.as_ref().map(|p| p.display().to_string()),
-            ),
+    pub fn setting_flags(&self) -> Result<Vec<(&'static str, Option<String>)>> {
+        Ok(vec![
+            ("vm.kernel", crate::path_setting("--kernel", &self.kernel)?),
             ("vm.scenario", self.scenario.map(|s| s.to_string())),
             ("vm.accel", self.accel.map(|a| a.to_string())),
             ("vm.timeout", self.timeout.map(|t| t.to_string())),
@@ -80,7 +77,7 @@ impl VmArgs {
             ),
             ("vm.cpus", self.cpus.map(|c| c.to_string())),
             ("vm.memory_mb", self.memory_mb.map(|m| m.to_string())),
-        ]
+        ])
     }
 }
 
@@ -148,6 +145,12 @@ pub fn run(
         a.kos
     };
     for ko in &kos {
+        if ko.is_dir() {
+            bail!(
+                "{} is a directory: pass the .ko file itself (--ko DIR/<module>.ko)",
+                ko.display()
+            );
+        }
         if !ko.is_file() {
             bail!(
                 "{} not found: build it first (mempoolctl build --kdir <test kernel out dir>, or cargo xtask test)",

@@ -70,3 +70,57 @@ fn counts_beyond_the_module_limits_are_refused_before_any_write() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn an_io_error_is_shown_once_without_its_os_error_tail() {
+    let out = mempoolctl()
+        .args(["--config", "/nonexistent/mempoolctl.toml", "config"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "mempoolctl: error: cannot read config file /nonexistent/mempoolctl.toml: No such file or directory"
+    );
+}
+
+#[test]
+fn a_non_utf8_path_flag_is_refused_by_name_not_mangled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ko = dir.path().as_os_str().to_owned().into_vec();
+    ko.extend_from_slice(b"/x\xff.ko");
+    let ko = OsString::from_vec(ko);
+    std::fs::write(&ko, b"not a module").unwrap();
+    let out = mempoolctl()
+        .arg("info")
+        .arg("--ko")
+        .arg(&ko)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is not valid UTF-8; mempoolctl takes UTF-8 paths"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_non_utf8_config_path_in_the_environment_is_a_path_not_a_setting() {
+    let out = mempoolctl()
+        .env(
+            "MEMPOOLCTL_CONFIG",
+            OsString::from_vec(b"/nonexistent/\xff.toml".to_vec()),
+        )
+        .arg("config")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot read config file /nonexistent/"),
+        "{err}"
+    );
+    assert!(!err.contains("not valid UTF-8"), "{err}");
+}

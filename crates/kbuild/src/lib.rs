@@ -41,8 +41,8 @@ pub enum BuildError {
     NoSource { pattern: String },
     #[error("kernel config lacks options the fragment asks for: {missing:?} (the toolchain or a dependency refused them; see {log})")]
     ConfigMissing { missing: Vec<String>, log: PathBuf },
-    #[error("{} is not a kernel build directory (no .config): install the headers for this kernel (`apt-get install linux-headers-$(uname -r)`), or build for the VM's test kernel with --kdir \"$(cargo xtask kernel)\" (mempoolctl doctor tells which)", dir.display())]
-    NotKernelDir { dir: PathBuf },
+    #[error("{} is not a kernel build directory (no {missing}): install the headers for this kernel (`apt-get install linux-headers-$(uname -r)`), or build for the VM's test kernel with --kdir \"$(cargo xtask kernel)\" (mempoolctl doctor tells which)", dir.display())]
+    NotKernelDir { dir: PathBuf, missing: &'static str },
     #[error("the module build produced no .ko in {dir}")]
     NoModule { dir: PathBuf },
     #[error("{} was built for {built_for:?} but {kdir} is {kernel:?}: stale headers or a mixed-up build dir; run `make -C {kdir} M=<module dir> clean` and build again", ko.display(), kdir = kdir.display())]
@@ -71,6 +71,22 @@ pub enum BuildError {
     NoRustSupport { kdir: PathBuf, reason: String },
 }
 
+/// A file of a kernel tree: absent, the tree is no kernel build directory;
+/// present but unreadable, the read error says why.
+fn read_tree_file(dir: &Path, name: &'static str) -> Result<String, BuildError> {
+    let path = dir.join(name);
+    fs::read_to_string(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => BuildError::NotKernelDir {
+            dir: dir.to_owned(),
+            missing: name,
+        },
+        _ => BuildError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        },
+    })
+}
+
 /// Where and how a module of one flavor is built against `kdir`.
 #[derive(Debug, Clone)]
 pub struct ModuleTarget {
@@ -93,10 +109,7 @@ pub fn module_target(
     jobs: usize,
     progress: &dyn Fn(&str),
 ) -> Result<ModuleTarget, BuildError> {
-    let config =
-        fs::read_to_string(kdir.join(".config")).map_err(|_| BuildError::NotKernelDir {
-            dir: kdir.to_owned(),
-        })?;
+    let config = read_tree_file(kdir, ".config")?;
     let mut target = ModuleTarget {
         kdir: kdir.to_owned(),
         config,
@@ -190,10 +203,7 @@ pub struct KernelBuild {
 impl KernelBuild {
     /// Opens an existing, completed build directory.
     pub fn open(out_dir: &Path) -> Result<Self, BuildError> {
-        let release = fs::read_to_string(out_dir.join("include/config/kernel.release"))
-            .map_err(|_| BuildError::NotKernelDir {
-                dir: out_dir.to_owned(),
-            })?
+        let release = read_tree_file(out_dir, "include/config/kernel.release")?
             .trim()
             .to_owned();
         Ok(Self {
@@ -389,10 +399,13 @@ pub fn build_module(
     extra: &[String],
     log_file: &Path,
 ) -> Result<Vec<PathBuf>, BuildError> {
-    if !kdir.join("Makefile").exists() || !kdir.join(".config").exists() {
-        return Err(BuildError::NotKernelDir {
-            dir: kdir.to_owned(),
-        });
+    for missing in ["Makefile", ".config"] {
+        if !kdir.join(missing).exists() {
+            return Err(BuildError::NotKernelDir {
+                dir: kdir.to_owned(),
+                missing,
+            });
+        }
     }
     let module_dir = module_dir
         .canonicalize()
@@ -472,6 +485,21 @@ mod tests {
         assert_eq!(
             system_map_of(&vmlinuz, "7.3.4"),
             Path::new("/boot/System.map-7.3.4")
+        );
+    }
+
+    #[test]
+    fn a_tree_that_is_no_build_dir_names_what_it_lacks() {
+        let tree = tempfile::tempdir().unwrap();
+        let no_op = |_: &str| {};
+        let err = module_target(tree.path(), false, tree.path(), 1, &no_op).unwrap_err();
+        assert!(err.to_string().contains("(no .config)"), "{err}");
+        // A .config that exists but cannot be read as text: that reason, not "no .config".
+        fs::write(tree.path().join(".config"), b"CONFIG_MODULES=y\n\xff\n").unwrap();
+        let err = module_target(tree.path(), false, tree.path(), 1, &no_op).unwrap_err();
+        assert!(
+            matches!(&err, BuildError::Io { what, .. } if what.ends_with("/.config")),
+            "{err}"
         );
     }
 

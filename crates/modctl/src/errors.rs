@@ -48,7 +48,7 @@ impl Error {
 fn open_fix(errno: Errno) -> &'static str {
     match errno {
         Errno::EACCES => "this user may not read it; fix: check its permissions and those of its directories (`ls -l`), or run as its owner",
-        Errno::EISDIR => "it is a directory; fix: pass the .ko file itself (--ko DIR/rust_mempool.ko)",
+        Errno::EISDIR => "it is a directory; fix: pass the .ko file itself, not its directory",
         Errno::ELOOP => "too many symbolic links; fix: pass the real path",
         Errno::ENOTDIR => "a component of the path is not a directory; fix: check the path",
         _ => "fix: check the path and the file (`ls -l`)",

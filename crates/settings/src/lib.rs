@@ -144,7 +144,12 @@ impl Layer {
     {
         let mut ours = Vec::new();
         for (name, value) in vars {
-            let Some(name) = name.to_str().filter(|n| n.starts_with("MEMPOOLCTL_")) else {
+            let Some(name) = name
+                .to_str()
+                .filter(|n| n.starts_with("MEMPOOLCTL_") && !NON_SETTING_ENV.contains(n))
+            else {
+                // Other programs' variables, and ours that are paths read
+                // as bytes where they are used (MEMPOOLCTL_CONFIG, _ROOT).
                 continue;
             };
             let value = value.into_string().map_err(|_| SettingsError::NotUnicode {

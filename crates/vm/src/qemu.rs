@@ -18,6 +18,12 @@ pub enum VmError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{} exited with status {status} before the guest printed anything: {}", qemu.display(), stderr.trim())]
+    QemuFailed {
+        qemu: PathBuf,
+        status: i32,
+        stderr: String,
+    },
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -420,6 +426,17 @@ fn attempt(
     let _ = reader.join();
     let profile = sampler.map(|s| s.finish().map_err(|e| e.to_string()));
     let qemu_stderr = err_reader.join().unwrap_or_default();
+    // QEMU itself refused (a bad image, option or device): no guest ran, so
+    // there is nothing to judge.
+    if let Some(VmEnd::Exited(Some(status))) = end {
+        if status != 0 && console.is_empty() {
+            return Err(VmError::QemuFailed {
+                qemu: cfg.qemu.clone(),
+                status,
+                stderr: qemu_stderr,
+            });
+        }
+    }
     let results = std::fs::read_to_string(&cfg.results_log).unwrap_or_default();
     let (tests, verdict) = parse_results(&results);
     let mut splats = find_splats(&console);
@@ -566,6 +583,31 @@ pub(crate) mod tests {
         );
         run.expected_checks = Some(2);
         assert!(run.passed());
+    }
+
+    #[test]
+    fn qemu_refusing_to_start_is_an_error_not_a_guest_failure() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("qemu-system-x86_64");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'qemu: linux kernel too old to load a ram disk' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut cfg = VmConfig::new(Path::new("bzImage"), Path::new("initrd"), dir.path());
+        cfg.qemu = fake;
+        let tcg = AccelChoice {
+            accel: Accel::Tcg,
+            reason: "test".into(),
+            may_fall_back: false,
+        };
+        let err = run_with_choice(&cfg, tcg, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&err, VmError::QemuFailed { status: 1, stderr, .. } if stderr.contains("too old to load a ram disk")),
+            "{err}"
+        );
     }
 
     #[test]
