@@ -487,6 +487,7 @@ static int c_mempool_run_bench(struct c_mempool *s, const char *what, unsigned i
 		err = c_mempool_time_chunk(s, what, k, len, &ns);
 		if (err)
 			return err;
+		cond_resched();
 	}
 	for (c = 0; c < chunks; c++) {
 		n = min(len, pairs - c * len);
@@ -495,7 +496,8 @@ static int c_mempool_run_bench(struct c_mempool *s, const char *what, unsigned i
 			err = c_mempool_time_chunk(s, what, k, n, &ns);
 			if (err)
 				return err;
-			if (ns < shortest) {
+			/* The least (ns, n), as rust_mempool picks it. */
+			if (ns < shortest || (ns == shortest && n < shortest_n)) {
 				shortest = ns;
 				shortest_n = n;
 			}

@@ -47,6 +47,10 @@ release_refusals=$(log_count "$MODULE: release: 3 requested but only 2 held")
 check_refused "release more than held: EINVAL" 1 "Invalid argument" write_to $SYSFS/release 3
 check_refused "resize 0 (mempool_resize would hit its BUG_ON): EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 0
 check_refused "hold above 65536: EINVAL" 1 "Invalid argument" write_to $SYSFS/hold 65537
+check_refused "release above 65536: EINVAL" 1 "Invalid argument" write_to $SYSFS/release 65537
+check_refused "resize above 4096: EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 4097
+check_refused "bench above 1000000: EINVAL" 1 "Invalid argument" write_to $SYSFS/bench 1000001
+check_refused "bench_mempool above 1000000: EINVAL" 1 "Invalid argument" write_to $SYSFS/bench_mempool 1000001
 check_refused "mempoolctl resize 0 refused before the kernel" 1 "min_nr=0 is out of range" mempoolctl resize 0
 check_refused "mempoolctl release garbage" 1 "release takes a count or \`all\`" mempoolctl release lots
 check_eq "a refused write is logged with its reason" $((resize_refusals + 1)) log_count "$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096"
@@ -55,7 +59,7 @@ check_eq "releasing more than held is logged with both counts" $((release_refusa
 # --- floods (shell builtins: no process per write): every line a write causes
 # is rate-limited, 10 per 5 s for all control files together, so a burst logs
 # at most 10 per window it touches. The first flood starts in the window of
-# the refusals above (at most 3 of its 10 used) or a later one: it logs at
+# the refusals above (at most 7 of its 10 used) or a later one: it logs at
 # least one line; the second may find that window used up.
 flood_total=0
 check_flood() { # NAME FILE VALUE PATTERN [LEAST]
