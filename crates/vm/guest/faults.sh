@@ -266,6 +266,11 @@ check_log "the cap is named in the log" "$MODULE: hold: 2047 more would hold 268
 check_refused "mempoolctl hold 2047: the cap explained" 1 "256 MiB cap" mempoolctl hold 2047
 check_refused "resize 4096 x 128 KiB (a 512 MiB reserve): EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 4096
 check_flood "a burst of resizes above the reserve cap is rate-limited" resize 4096 "$MODULE: invalid min_nr=4096 with object_size=131072"
+# The limit reports what it dropped when a later call finds the window over:
+# one more refused write once the burst's last window has surely ended (5 s
+# after the burst's end, which check_flood left in UPTIME_CS).
+sleep_until $((UPTIME_CS + 510))
+echo flood 2>/dev/null >$SYSFS/hold
 check_log "the rate limit names the module when it drops lines" "$MODULE: [0-9]* callbacks suppressed"
 figure flood_writes $flood_total
 check "unload while holding 2" mempoolctl unload
