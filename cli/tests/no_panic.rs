@@ -10,6 +10,14 @@ fn mempoolctl() -> Command {
     c
 }
 
+/// Runs `cmd`, checks its exit status, and returns what it wrote to stderr.
+fn stderr_of(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    err
+}
+
 #[test]
 fn non_utf8_environment() {
     // Another program's variable: ignored, the command works.
@@ -20,13 +28,12 @@ fn non_utf8_environment() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     // Ours: a clear error naming it, exit 1 (not a panic's 101).
-    let out = mempoolctl()
-        .env("MEMPOOLCTL_MIN_NR", OsString::from_vec(vec![0xff]))
-        .arg("config")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stderr_of(
+        mempoolctl()
+            .env("MEMPOOLCTL_MIN_NR", OsString::from_vec(vec![0xff]))
+            .arg("config"),
+        1,
+    );
     assert!(
         err.contains("environment variable MEMPOOLCTL_MIN_NR is not valid UTF-8"),
         "{err}"
@@ -35,12 +42,7 @@ fn non_utf8_environment() {
 
 #[test]
 fn huge_watch_interval() {
-    let out = mempoolctl()
-        .args(["stats", "--watch", "1e20"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stderr_of(mempoolctl().args(["stats", "--watch", "1e20"]), 1);
     assert!(
         err.contains(
             "--watch takes an interval from 0.1 s to 86400 s (a day), not 100000000000000000000"
@@ -60,25 +62,17 @@ fn counts_beyond_the_module_limits_are_refused_before_any_write() {
         (&["bench", "2000000"][..], "2000000 is not in 1..=1000000"),
     ] {
         // A root with no module: a write would fail differently (not loaded).
-        let out = mempoolctl()
-            .args(["--root", "/nonexistent"])
-            .args(args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let err = stderr_of(mempoolctl().args(["--root", "/nonexistent"]).args(args), 2);
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
 
 #[test]
 fn an_io_error_is_shown_once_without_its_os_error_tail() {
-    let out = mempoolctl()
-        .args(["--config", "/nonexistent/mempoolctl.toml", "config"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stderr_of(
+        mempoolctl().args(["--config", "/nonexistent/mempoolctl.toml", "config"]),
+        1,
+    );
     assert_eq!(
         err.trim_end(),
         "mempoolctl: error: cannot read config file /nonexistent/mempoolctl.toml: No such file or directory"
@@ -92,14 +86,7 @@ fn a_non_utf8_path_flag_is_refused_by_name_not_mangled() {
     ko.extend_from_slice(b"/x\xff.ko");
     let ko = OsString::from_vec(ko);
     std::fs::write(&ko, b"not a module").unwrap();
-    let out = mempoolctl()
-        .arg("info")
-        .arg("--ko")
-        .arg(&ko)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stderr_of(mempoolctl().arg("info").arg("--ko").arg(&ko), 1);
     assert!(
         err.contains("is not valid UTF-8; mempoolctl takes UTF-8 paths"),
         "{err}"
@@ -108,16 +95,15 @@ fn a_non_utf8_path_flag_is_refused_by_name_not_mangled() {
 
 #[test]
 fn a_non_utf8_config_path_in_the_environment_is_a_path_not_a_setting() {
-    let out = mempoolctl()
-        .env(
-            "MEMPOOLCTL_CONFIG",
-            OsString::from_vec(b"/nonexistent/\xff.toml".to_vec()),
-        )
-        .arg("config")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = stderr_of(
+        mempoolctl()
+            .env(
+                "MEMPOOLCTL_CONFIG",
+                OsString::from_vec(b"/nonexistent/\xff.toml".to_vec()),
+            )
+            .arg("config"),
+        1,
+    );
     assert!(
         err.contains("cannot read config file /nonexistent/"),
         "{err}"
