@@ -276,8 +276,9 @@ pub fn run(
         println!("[vm]   {f}");
     }
     // A failed run keeps its temporary directory: the console log is the evidence.
-    let kept =
-        own_work_dir || !failures.is_empty() || std::env::var_os("MEMPOOLCTL_KEEP").is_some();
+    // MEMPOOLCTL_KEEP=1 keeps a passing one too ("0" or empty: as unset).
+    let keep_asked = std::env::var_os("MEMPOOLCTL_KEEP").is_some_and(|v| !v.is_empty() && v != "0");
+    let kept = own_work_dir || !failures.is_empty() || keep_asked;
     if kept {
         let _ = tmp.keep();
         println!("[vm] console log: {}", cfg.console_log.display());
