@@ -161,6 +161,8 @@ pub fn run(
     // Removed after a passing run unless MEMPOOLCTL_KEEP is set (see below).
     let tmp = tempfile::Builder::new()
         .prefix("mempoolctl-vm-")
+        // Private: the console log and results are this user's alone.
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .context("creating a temporary directory")?;
     let own_work_dir = a.work_dir.is_some();

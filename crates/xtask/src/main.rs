@@ -312,6 +312,8 @@ fn run_bench(boots: usize) -> Result<()> {
     // Private, and kept (its path printed) when the scenario fails.
     let tmp = tempfile::Builder::new()
         .prefix("mempoolctl-bench-")
+        // Private: the console log and results are this user's alone.
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .context("a private work directory for the bench guest")?;
     let work = tmp.path().to_owned();
