@@ -113,8 +113,8 @@ enum Cmd {
         /// Repeat every SECS seconds (default 1) until interrupted or --count is reached.
         #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1")]
         watch: Option<f64>,
-        /// With --watch: stop after N samples.
-        #[arg(long, requires = "watch")]
+        /// With --watch: stop after N samples (1 or more).
+        #[arg(long, requires = "watch", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
     },
     /// The module's kernel log lines, with timestamps.

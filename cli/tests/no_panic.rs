@@ -110,3 +110,23 @@ fn a_non_utf8_config_path_in_the_environment_is_a_path_not_a_setting() {
     );
     assert!(!err.contains("not valid UTF-8"), "{err}");
 }
+
+#[test]
+fn a_watch_of_zero_samples_is_a_usage_error() {
+    let err = stderr_of(
+        mempoolctl().args([
+            "--root",
+            "/nonexistent",
+            "stats",
+            "--watch",
+            "1",
+            "--count",
+            "0",
+        ]),
+        2,
+    );
+    assert!(
+        err.contains("invalid value '0' for '--count <COUNT>'"),
+        "{err}"
+    );
+}

@@ -90,6 +90,16 @@ const NON_SETTING_ENV: &[&str] = &[
     "MEMPOOLCTL_KEEP",
 ];
 
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
 impl Layer {
     /// The command-line layer: `(key name, value if the flag was given)`.
     ///
@@ -168,7 +178,13 @@ impl Layer {
             text.parse()
                 .map_err(|e: toml::de::Error| SettingsError::Syntax {
                     path: path.to_owned(),
-                    message: e.message().to_owned(),
+                    message: match e.span() {
+                        Some(span) => {
+                            let (line, column) = line_column(text, span.start);
+                            format!("line {line}, column {column}: {}", e.message())
+                        }
+                        None => e.message().to_owned(),
+                    },
                 })?;
         let mut values = BTreeMap::new();
         for (section, body) in &table {

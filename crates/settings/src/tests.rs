@@ -127,6 +127,14 @@ fn unknown_keys_and_sections_are_refused() {
         err.starts_with("config file /etc/mempoolctl.toml is not valid TOML"),
         "{err}"
     );
+    // Where: the second definition of a key, on line 3 at its first character.
+    let err = Layer::from_toml("[module]\nmin_nr = 6\nmin_nr = 7\n", p)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("is not valid TOML: line 3, column 1: "),
+        "{err}"
+    );
 }
 
 #[test]
