@@ -110,9 +110,9 @@ enum Cmd {
         /// JSON, versioned by its "schema" field (see README); with --watch one object per line.
         #[arg(long)]
         json: bool,
-        /// Repeat every SECS seconds (default 1) until interrupted or --count is reached.
-        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1")]
-        watch: Option<f64>,
+        /// Repeat every SECS seconds (0.1 to 86400, default 1) until interrupted or --count is reached.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1", value_parser = watch_interval)]
+        watch: Option<Duration>,
         /// With --watch: stop after N samples (1 or more).
         #[arg(long, requires = "watch", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
@@ -131,11 +131,17 @@ enum Cmd {
     },
     /// Return N held elements, or all of them.
     Release {
-        #[arg(default_value = "all")]
+        /// 1 to the module's HOLD_MAX (module/limits.rs), or `all`.
+        #[arg(default_value = "all", value_parser = release_count)]
         count: String,
     },
     /// Change min_nr (mempool_resize).
-    Resize { min_nr: u64 },
+    Resize {
+        /// The module's MIN_NR_MIN to MIN_NR_MAX (module/limits.rs); the reserve's
+        /// bound depends on the loaded object size, which the module checks.
+        #[arg(value_parser = clap::value_parser!(u32).range(i64::from(modctl::params::limits::MIN_NR_MIN)..=i64::from(modctl::params::limits::MIN_NR_MAX)))]
+        min_nr: u32,
+    },
     /// Time N alloc+free pairs via mempool, raw cache and kmalloc in the kernel.
     Bench {
         /// 1 to the module's BENCH_MAX (module/limits.rs), checked before writing.
@@ -374,17 +380,8 @@ fn run(cli: Cli, ui: Ui) -> Result<i32> {
             Ok(0)
         }
         Cmd::Hold { count } => exercise(&ctx, ui, Control::Hold, count.to_string()),
-        Cmd::Release { count } => {
-            if count != "all" && count.parse::<u32>().is_err() {
-                bail!("release takes a count or `all`, not {count:?}");
-            }
-            exercise(&ctx, ui, Control::Release, count)
-        }
-        Cmd::Resize { min_nr } => {
-            // The reserve bound depends on the loaded object size: the module checks that.
-            modctl::params::check_min_nr(min_nr)?;
-            exercise(&ctx, ui, Control::Resize, min_nr.to_string())
-        }
+        Cmd::Release { count } => exercise(&ctx, ui, Control::Release, count),
+        Cmd::Resize { min_nr } => exercise(&ctx, ui, Control::Resize, min_nr.to_string()),
         Cmd::Bench {
             pairs,
             mempool_only,
@@ -557,12 +554,25 @@ fn status(ctx: &Ctx) -> Result<i32> {
     Ok(0)
 }
 
-fn stats_cmd(ctx: &Ctx, json: bool, watch: Option<f64>, count: Option<u64>) -> Result<i32> {
-    let interval = match watch {
-        None => None,
-        Some(s) if (0.1..=86_400.0).contains(&s) => Some(Duration::from_secs_f64(s)),
-        Some(s) => bail!("--watch takes an interval from 0.1 s to 86400 s (a day), not {s}"),
-    };
+/// `stats --watch SECS`: 0.1 s to a day.
+fn watch_interval(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.1..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err("an interval from 0.1 s to 86400 s (a day) is needed".to_owned()),
+    }
+}
+
+/// `release COUNT`: `all`, or 1 to the module's HOLD_MAX.
+fn release_count(text: &str) -> Result<String, String> {
+    let max = modctl::params::limits::HOLD_MAX;
+    match text.parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(text.to_owned()),
+        _ if text == "all" => Ok(text.to_owned()),
+        _ => Err(format!("release takes a count 1..={max} or `all`")),
+    }
+}
+
+fn stats_cmd(ctx: &Ctx, json: bool, interval: Option<Duration>, count: Option<u64>) -> Result<i32> {
     let mut taken = 0u64;
     loop {
         let s = stats::read_stats(&ctx.root, ctx.module())?;

@@ -51,8 +51,8 @@ check_refused "release above 65536: EINVAL" 1 "Invalid argument" write_to $SYSFS
 check_refused "resize above 4096: EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 4097
 check_refused "bench above 1000000: EINVAL" 1 "Invalid argument" write_to $SYSFS/bench 1000001
 check_refused "bench_mempool above 1000000: EINVAL" 1 "Invalid argument" write_to $SYSFS/bench_mempool 1000001
-check_refused "mempoolctl resize 0 refused before the kernel" 1 "min_nr=0 is out of range" mempoolctl resize 0
-check_refused "mempoolctl release garbage" 1 "release takes a count or \`all\`" mempoolctl release lots
+check_refused "mempoolctl resize 0 refused before the kernel: usage error" 2 "invalid value '0' for '<MIN_NR>': 0 is not in 1..=4096" mempoolctl resize 0
+check_refused "mempoolctl release garbage: usage error" 2 "release takes a count 1..=65536 or \`all\`" mempoolctl release lots
 check_eq "a refused write is logged with its reason" $((resize_refusals + 1)) log_count "$MODULE: resize: invalid input (2 bytes): expected a min_nr 1..=4096"
 check_eq "releasing more than held is logged with both counts" $((release_refusals + 1)) log_count "$MODULE: release: 3 requested but only 2 held"
 
