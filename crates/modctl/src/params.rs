@@ -37,8 +37,8 @@ impl Default for ModuleParams {
     }
 }
 
-/// The range `min_nr` (and `resize`) must be in.
-pub fn check_min_nr(min_nr: u64) -> Result<(), ParamError> {
+/// The range `min_nr` must be in (`resize` is checked by clap against the same limits).
+fn check_min_nr(min_nr: u64) -> Result<(), ParamError> {
     if !(u64::from(limits::MIN_NR_MIN)..=u64::from(limits::MIN_NR_MAX)).contains(&min_nr) {
         return Err(ParamError::MinNr {
             value: min_nr,

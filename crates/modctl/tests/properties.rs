@@ -1,7 +1,6 @@
 //! Property tests for the load parameters: exactly the documented ranges are
 //! accepted, and the kernel argument string carries the values.
 
-use modctl::params::check_min_nr;
 use modctl::{ModuleParams, ParamError};
 use proptest::prelude::*;
 
@@ -70,18 +69,6 @@ fn parse_args(args: &str) -> Option<(u32, u32)> {
 
 proptest! {
     #![proptest_config(config())]
-
-    #[test]
-    fn check_min_nr_accepts_exactly_the_range(n in min_nr()) {
-        match check_min_nr(n) {
-            Ok(()) => prop_assert!(MIN_NR.contains(&n), "{} accepted", n),
-            Err(ParamError::MinNr { value, min, max }) => {
-                prop_assert!(!MIN_NR.contains(&n), "{} refused", n);
-                prop_assert_eq!((value, min, max), (n, 1, 4096));
-            }
-            Err(e) => prop_assert!(false, "{}: unexpected {:?}", n, e),
-        }
-    }
 
     #[test]
     fn new_accepts_exactly_the_documented_values(
