@@ -275,6 +275,22 @@ check_log "the rate limit names the module when it drops lines" "$MODULE: [0-9]*
 figure flood_writes $flood_total
 check "unload while holding 2" mempoolctl unload
 
+# --- one rate limit for all control files: right after a load (the limit's
+# first window, nothing refused yet), 6 bad writes at hold and 6 at release,
+# interleaved, log 10 lines in all; a limit per file would log all 12
+check "load for the shared rate limit" insmod $KO min_nr=2 object_size=64
+set -- $(log_counts "$MODULE: hold: invalid input" "$MODULE: release: invalid input")
+shared_before=$(($1 + $2))
+for f in hold release hold release hold release hold release hold release hold release; do
+	echo x 2>/dev/null >$SYSFS/$f
+done
+shared_logged() {
+	set -- $(log_counts "$MODULE: hold: invalid input" "$MODULE: release: invalid input")
+	echo $(($1 + $2 - shared_before))
+}
+check_eq "12 bad writes at two files log 10 lines: one limit for all control files" 10 shared_logged
+check "unload after the shared rate limit" rmmod $MODULE
+
 # --- random bytes at every control file (bounded): refused or applied, never a splat
 check "load small for random writes" insmod $KO min_nr=4 object_size=64
 # One `od` reads all the bytes; the shell's own printf writes each payload
