@@ -143,16 +143,15 @@ static bool c_mempool_write_log_allowed(void)
 
 /*
  * The reserve (min_nr * object_size) must stay within MEMPOOL_RESERVE_BYTES_MAX.
- * A refusal is logged always at load (@rs NULL), within @rs's limit after:
- * a control file's writer passes the write limit, so it cannot flood the log.
+ * A refusal is logged always at load, within the write limit for a control
+ * file's writer (@from_write), so it cannot flood the log.
  */
-static int c_mempool_check_reserve(unsigned int nr, unsigned int size,
-				   struct ratelimit_state *rs)
+static int c_mempool_check_reserve(unsigned int nr, unsigned int size, bool from_write)
 {
 	u64 bytes = (u64)nr * size;
 
 	if (bytes > MEMPOOL_RESERVE_BYTES_MAX) {
-		if (!rs || ___ratelimit(rs, KBUILD_MODNAME))
+		if (!from_write || c_mempool_write_log_allowed())
 			pr_err("invalid min_nr=%u with object_size=%u: reserve of %llu bytes exceeds %llu\n",
 			       nr, size, bytes, (u64)MEMPOOL_RESERVE_BYTES_MAX);
 		return -EINVAL;
@@ -173,7 +172,7 @@ static int c_mempool_validate_params(unsigned int nr, unsigned int size)
 		       size, MEMPOOL_OBJECT_SIZE_MIN, MEMPOOL_OBJECT_SIZE_MAX);
 		return -EINVAL;
 	}
-	return c_mempool_check_reserve(nr, size, NULL);
+	return c_mempool_check_reserve(nr, size, false);
 }
 
 /* Elements in the reserve now; pool->lock guards curr_nr and min_nr. */
@@ -315,7 +314,7 @@ static int c_mempool_resize(struct c_mempool *s, unsigned int new_min_nr)
 	int old, err;
 
 	lockdep_assert_held(&s->lock);
-	err = c_mempool_check_reserve(new_min_nr, s->object_size, &c_mempool_write_log);
+	err = c_mempool_check_reserve(new_min_nr, s->object_size, true);
 	if (err)
 		return err;
 	/* mempool_resize() BUG()s on 0; resize_store() already refused it. */

@@ -216,8 +216,8 @@ slurp() {
 }
 
 # check_refused NAME RC REASON CMD...: CMD must exit with status RC, print
-# REASON (each of its lines, fixed strings), and leave every value as it was. A bad input: counted in the
-# bad_inputs figure.
+# REASON (each of its lines, fixed strings), and leave every value as it was.
+# A bad input: counted in the bad_inputs figure.
 check_refused() {
 	[ -n "$SKIP_REASON" ] || BAD_INPUTS=$((BAD_INPUTS + 1))
 	check_fails_cleanly "$@"
