@@ -231,6 +231,12 @@ pub fn run(
         outcome.accel,
         outcome.accel_note
     );
+    if outcome.end == vm::qemu::VmEnd::KilledAfterFinish {
+        println!(
+            "[vm] QEMU had not exited {} s after the guest finished: killed (the guest's verdict stands)",
+            cfg.exit_grace.as_secs()
+        );
+    }
     if let Some(cpu) = outcome.cpu {
         let wall = outcome.elapsed.as_secs_f64();
         println!(

@@ -486,7 +486,8 @@ finish() {
 	echo "1..$T" >&3
 	if [ $FAILED -eq 0 ]; then verdict=pass; else verdict=fail; fi
 	echo "VERDICT $verdict tests=$T failed=$FAILED" >&3
-	echo "mempoolctl-guest: $verdict ($T checks, $FAILED failed, $SKIPPED skipped)"
+	# $FINISHED: the host gives QEMU a grace to exit from here on.
+	echo "$FINISHED $verdict ($T checks, $FAILED failed, $SKIPPED skipped)"
 	sync
 	reboot -f
 }

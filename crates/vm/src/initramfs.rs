@@ -265,7 +265,12 @@ impl GuestImage {
         );
         fs.file(
             "etc/mempoolctl-guest.env",
-            format!("MODULE={}\n", self.module).into_bytes(),
+            format!(
+                "MODULE={}\nFINISHED='{}'\n",
+                self.module,
+                crate::qemu::GUEST_FINISHED
+            )
+            .into_bytes(),
             0o644,
         );
         // Mounted by init's `mount -a`, in this order (debugfs lives in sysfs).

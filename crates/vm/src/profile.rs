@@ -166,10 +166,15 @@ impl Sampler {
         Self { stop, thread }
     }
 
+    /// Asks the thread to stop after its current sample.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     /// Stops and returns what was sampled (an error only when no monitor
     /// could be talked to at all; QEMU exiting mid-way just ends it).
     pub fn finish(self) -> Result<Vec<Sample>, ProfileError> {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop();
         self.thread
             .join()
             .unwrap_or(Err(ProfileError::SamplerPanicked))

@@ -10,6 +10,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// The start of the guest's last console line, printed once its verdict is on
+/// the results channel (the guest's scripts get it through
+/// `/etc/mempoolctl-guest.env`). From then on QEMU only has to exit.
+pub const GUEST_FINISHED: &str = "mempoolctl-guest: finished,";
+
 #[derive(Debug, thiserror::Error)]
 pub enum VmError {
     #[error("cannot start {qemu}: {source} (install qemu-system-x86: cargo xtask provision)")]
@@ -47,6 +52,11 @@ pub struct VmConfig {
     pub timeout: Duration,
     /// Under `auto`, KVM must print a console byte within this, or TCG takes over.
     pub kvm_silence_limit: Duration,
+    /// How long QEMU may take to exit once the guest printed
+    /// [`GUEST_FINISHED`] (its `reboot -f` takes well under a second) before
+    /// it is killed: a QEMU that hangs on its way out must not turn a verdict
+    /// into a timeout.
+    pub exit_grace: Duration,
     pub console_log: PathBuf,
     pub results_log: PathBuf,
     pub extra_append: String,
@@ -70,6 +80,7 @@ impl VmConfig {
             cpus: 2,
             timeout: Duration::from_secs(300),
             kvm_silence_limit: Duration::from_secs(5),
+            exit_grace: Duration::from_secs(30),
             console_log: work_dir.join("console.log"),
             results_log: work_dir.join("results.tap"),
             extra_append: String::new(),
@@ -172,6 +183,9 @@ fn host_tsc_khz() -> Option<u64> {
 pub enum VmEnd {
     Exited(Option<i32>),
     TimedOut,
+    /// The guest finished, but QEMU had not exited [`VmConfig::exit_grace`]
+    /// later and was killed: the guest's verdict stands.
+    KilledAfterFinish,
 }
 
 /// Everything a run produced.
@@ -391,13 +405,19 @@ fn attempt(
     let mut console = String::new();
     let mut end = None;
     let mut cpu = None;
+    let mut finished_at: Option<Instant> = None;
     while end.is_none() {
         let elapsed = start.elapsed();
-        if elapsed >= cfg.timeout {
-            // What it used until the limit: a timeout's evidence too.
+        let lingered = finished_at.is_some_and(|at| at.elapsed() >= cfg.exit_grace);
+        if elapsed >= cfg.timeout || lingered {
+            // What it used until then: a timeout's evidence too.
             cpu = process_cpu(child.id());
             kill(&mut child);
-            end = Some(VmEnd::TimedOut);
+            end = Some(if lingered {
+                VmEnd::KilledAfterFinish
+            } else {
+                VmEnd::TimedOut
+            });
             break;
         }
         if choice.may_fall_back && console.is_empty() && elapsed >= cfg.kvm_silence_limit {
@@ -410,6 +430,14 @@ fn attempt(
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(line) => {
+                if finished_at.is_none() && line.contains(GUEST_FINISHED) {
+                    finished_at = Some(Instant::now());
+                    // Nothing left to profile; and QEMU once hung on its way
+                    // out with a monitor command in flight (QEMU 10.0, TCG).
+                    if let Some(s) = &sampler {
+                        s.stop();
+                    }
+                }
                 let _ = writeln!(log, "{line}");
                 on_line(&line);
                 console.push_str(&line);
@@ -583,6 +611,34 @@ pub(crate) mod tests {
         );
         run.expected_checks = Some(2);
         assert!(run.passed());
+    }
+
+    #[test]
+    fn a_qemu_that_hangs_after_the_guest_finished_is_killed_and_the_verdict_stands() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("qemu-system-x86_64");
+        // The guest's results and last line, then a QEMU that never exits.
+        let script = format!(
+            "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in file:*) r=\"${{a#file:}}\";; esac; done\n\
+             printf 'ok 1 - load\\nVERDICT pass tests=1 failed=0\\n' >\"$r\"\n\
+             echo '{GUEST_FINISHED} pass (1 checks, 0 failed, 0 skipped)'\nexec sleep 600\n"
+        );
+        std::fs::write(&fake, script).unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut cfg = VmConfig::new(Path::new("bzImage"), Path::new("initrd"), dir.path());
+        cfg.qemu = fake;
+        cfg.exit_grace = Duration::from_secs(1);
+        cfg.timeout = Duration::from_secs(20);
+        let tcg = AccelChoice {
+            accel: Accel::Tcg,
+            reason: "test".into(),
+            may_fall_back: false,
+        };
+        let run = run_with_choice(&cfg, tcg, &mut |_| {}).unwrap();
+        assert_eq!(run.end, VmEnd::KilledAfterFinish);
+        assert_eq!(run.verdict.as_ref().map(|v| v.pass), Some(true));
+        assert!(run.passed(), "{:?}", run.failures());
     }
 
     #[test]

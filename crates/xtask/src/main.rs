@@ -796,8 +796,27 @@ fn test() -> Result<()> {
     ));
     // Negative cases: the suite must be able to fail.
     jobs.push((
-        "a failing guest check fails the run (exit 3)".to_owned(),
-        Box::new(move || Ok(vm(parts, "rust", None, "selftest-fail", &quiet())? == 3)),
+        "a failing guest check fails the run (exit 3, the check's own reason on the results channel)".to_owned(),
+        Box::new(move || {
+            // A private work directory: the failed run keeps it, and the
+            // expected failure is read back from its results channel.
+            let tmp = tempfile::tempdir().context("a private directory for the failing run")?;
+            let mut extra = quiet();
+            extra.extend(["--work-dir".to_owned(), tmp.path().display().to_string()]);
+            let code = vm(parts, "rust", None, "selftest-fail", &extra)?;
+            let results = std::fs::read_to_string(tmp.path().join("results.tap")).unwrap_or_default();
+            let expected = [
+                "ok 1 - a passing check",
+                "not ok 2 - a deliberately wrong expectation # expected '7', got '6'",
+                "VERDICT fail tests=2 failed=1",
+            ];
+            let missing: Vec<&str> =
+                expected.into_iter().filter(|l| !results.lines().any(|r| r == *l)).collect();
+            if !missing.is_empty() {
+                println!("[xtask] results channel lacks: {missing:?}");
+            }
+            Ok(code == 3 && missing.is_empty())
+        }),
     ));
     for (flavor, dir) in [("rust", "module"), ("c", "module/c")] {
         jobs.push((
