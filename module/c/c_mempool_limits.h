@@ -19,7 +19,10 @@
 #define MEMPOOL_RESERVE_BYTES_MAX 67108864
 /* Most elements one write to hold may ask for. */
 #define MEMPOOL_HOLD_MAX 65536
-/* Upper bound on the memory all held elements pin together: 256 MiB (256 * 1024 * 1024). */
+/*
+ * Upper bound on in_use * object_size, the bytes all held elements ask for
+ * together: 256 MiB (256 * 1024 * 1024; alignment and the held array on top).
+ */
 #define MEMPOOL_HELD_BYTES_MAX 268435456
 /* Most alloc+free pairs one write to bench may ask for. */
 #define MEMPOOL_BENCH_MAX 1000000
