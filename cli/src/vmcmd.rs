@@ -158,21 +158,7 @@ pub fn run(
             );
         }
     }
-    // Removed after a passing run unless MEMPOOLCTL_KEEP is set (see below).
-    let tmp = tempfile::Builder::new()
-        .prefix("mempoolctl-vm-")
-        // Private: the console log and results are this user's alone.
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir()
-        .context("creating a temporary directory")?;
-    let own_work_dir = a.work_dir.is_some();
-    let work = match a.work_dir {
-        Some(w) => {
-            std::fs::create_dir_all(&w).with_context(|| format!("creating {}", w.display()))?;
-            w
-        }
-        None => tmp.path().to_owned(),
-    };
+    let (work, tmp) = work_dir(a.work_dir)?;
     let initrd = work.join("initramfs.cpio");
     GuestImage {
         busybox: a.busybox,
@@ -286,9 +272,10 @@ pub fn run(
     // A failed run keeps its temporary directory: the console log is the evidence.
     // MEMPOOLCTL_KEEP=1 keeps a passing one too ("0" or empty: as unset).
     let keep_asked = std::env::var_os("MEMPOOLCTL_KEEP").is_some_and(|v| !v.is_empty() && v != "0");
-    let kept = own_work_dir || !failures.is_empty() || keep_asked;
-    if kept {
-        let _ = tmp.keep();
+    if tmp.is_none() || !failures.is_empty() || keep_asked {
+        if let Some(tmp) = tmp {
+            let _ = tmp.keep();
+        }
         println!("[vm] console log: {}", cfg.console_log.display());
     }
     if a.tap {
@@ -333,4 +320,49 @@ fn system_map(
         bail!("{} has no text symbols: not a System.map", path.display());
     }
     Ok(map)
+}
+
+/// The run's work directory: the one asked for (created if missing, kept), or
+/// a private temporary one, removed when the returned guard drops after a
+/// passing run (unless MEMPOOLCTL_KEEP is set).
+fn work_dir(asked: Option<PathBuf>) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    if let Some(dir) = asked {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        return Ok((dir, None));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("mempoolctl-vm-")
+        // Private: the console log and results are this user's alone.
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .context("creating a temporary directory")?;
+    Ok((tmp.path().to_owned(), Some(tmp)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_asked_work_dir_is_used_and_no_temporary_one_is_made() {
+        let parent = tempfile::tempdir().unwrap();
+        let asked = parent.path().join("run/1");
+        let (work, tmp) = super::work_dir(Some(asked.clone())).unwrap();
+        assert_eq!(work, asked);
+        assert!(asked.is_dir());
+        assert!(
+            tmp.is_none(),
+            "a temporary directory was made beside {}",
+            asked.display()
+        );
+    }
+
+    #[test]
+    fn without_one_a_private_temporary_dir_is_made_and_removed_with_its_guard() {
+        let (work, tmp) = super::work_dir(None).unwrap();
+        let mode = std::fs::metadata(&work).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        drop(tmp);
+        assert!(!work.exists());
+    }
 }
