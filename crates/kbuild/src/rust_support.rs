@@ -16,6 +16,8 @@ use crate::kernelvars::KernelVars;
 use crate::run::run_logged;
 use crate::toolchain::{has_rust_sources, rust_lib_src, search_path, which};
 use crate::BuildError;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -145,6 +147,8 @@ impl Prerequisite {
 const COMPLETE: &str = "complete";
 /// The stamp written once the source tree is fully unpacked.
 const UNPACKED: &str = ".mempoolctl-unpacked";
+/// Held (flock) by the one process regenerating an entry.
+const LOCK: &str = "lock";
 
 /// The tools the regeneration runs, resolved.
 #[derive(Debug, Clone)]
@@ -413,17 +417,18 @@ impl Regeneration {
         progress: &dyn Fn(&str),
     ) -> Result<(PathBuf, PathBuf), BuildError> {
         if self.is_cached() {
-            return match self.rustc_prerequisite() {
-                (_, Some(rustc)) => Ok((self.overlay(), rustc)),
-                (unmet, None) => Err(BuildError::RustPrerequisites {
-                    release: self.release.clone(),
-                    unmet: vec![unmet],
-                }),
-            };
+            return self.cached();
         }
-        let tools = self.tools()?;
         let io = |what: String| move |source| BuildError::Io { what, source };
         fs::create_dir_all(&self.dir).map_err(io(format!("create {}", self.dir.display())))?;
+        // One regeneration per entry at a time: a second `build` for this
+        // kernel waits for the first instead of unpacking over its tree, and
+        // then finds the entry cached.
+        let _lock = self.lock(progress)?;
+        if self.is_cached() {
+            return self.cached();
+        }
+        let tools = self.tools()?;
         let src = self.dir.join("src");
         let log = self.dir.join("regenerate.log");
         progress(&format!(
@@ -494,6 +499,47 @@ impl Regeneration {
             self.dir.display()
         ));
         Ok((self.overlay(), tools.rustc))
+    }
+
+    /// The overlay and the rustc of a cached entry (only that rustc is needed).
+    fn cached(&self) -> Result<(PathBuf, PathBuf), BuildError> {
+        match self.rustc_prerequisite() {
+            (_, Some(rustc)) => Ok((self.overlay(), rustc)),
+            (unmet, None) => Err(BuildError::RustPrerequisites {
+                release: self.release.clone(),
+                unmet: vec![unmet],
+            }),
+        }
+    }
+
+    /// Takes the entry's lock, waiting (and saying so) while another process
+    /// holds it; released when the returned guard drops, or by the kernel when
+    /// its holder dies.
+    fn lock(&self, progress: &dyn Fn(&str)) -> Result<Flock<fs::File>, BuildError> {
+        let path = self.dir.join(LOCK);
+        let io = |source| BuildError::Io {
+            what: format!("lock {}", path.display()),
+            source,
+        };
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        let errno = |(_, e): (fs::File, Errno)| io(std::io::Error::from(e));
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(lock),
+            Err((file, Errno::EWOULDBLOCK)) => {
+                progress(&format!(
+                    "{}: another mempoolctl is regenerating this kernel's Rust metadata (it holds {}); waiting for it",
+                    self.release,
+                    path.display()
+                ));
+                Flock::lock(file, FlockArg::LockExclusive).map_err(errno)
+            }
+            Err(other) => Err(errno(other)),
+        }
     }
 
     /// The regenerated crates must define the very symbol names the kernel

@@ -981,21 +981,31 @@ fn run_matrix() -> Result<()> {
             }
         }
     }
-    // An interrupted regeneration (Debian's 7.3, a cache of its own): the
-    // next build resumes it and builds the module.
+    // An interrupted regeneration (Debian's 7.3, a cache of its own): of the
+    // next two builds, side by side, one resumes it while the other waits for
+    // it (the entry's lock); both build the module.
     jobs.push((
-        "an interrupted Rust-metadata regeneration is resumed by the next build, which builds the module".to_owned(),
+        "an interrupted Rust-metadata regeneration is resumed by the next build while one beside it waits; both build the module".to_owned(),
         Box::new(|| {
             let (code, text) = stock::interrupted_regeneration(&trixie.root, &trixie.release, 75)?;
-            let (first, second) = text.split_once("--- second run:").unwrap_or((&text, ""));
+            let (first, rest) = text.split_once("--- second run").unwrap_or((&text, ""));
+            let (second, third) = rest.split_once("--- third run").unwrap_or((rest, ""));
+            let resumed = |t: &str| {
+                t.contains("resuming an interrupted regeneration") && t.contains("Rust metadata cached")
+            };
+            let waited = |t: &str| {
+                t.contains("another mempoolctl is regenerating this kernel's Rust metadata")
+                    && !t.contains("regenerating the Rust metadata")
+            };
+            let built = |t: &str| t.lines().any(|l| l.trim().ends_with("/rust_mempool.ko"));
             // timeout's exit 124: the build was still running when interrupted.
             let ok = code == 0
                 && first.contains("(exit 124)")
                 && first.contains("regenerating the Rust metadata")
                 && !first.contains("Rust metadata cached")
-                && second.contains("resuming an interrupted regeneration")
-                && second.contains("Rust metadata cached")
-                && second.lines().any(|l| l.trim().ends_with("/rust_mempool.ko"));
+                && ((resumed(second) && waited(third)) || (resumed(third) && waited(second)))
+                && built(second)
+                && built(third);
             println!("[matrix] interrupted regeneration (exit {code}):\n{text}");
             Ok(ok)
         }),

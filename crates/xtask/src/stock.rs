@@ -654,15 +654,23 @@ pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, 
 /// A first Rust `build` with an empty cache of its own, interrupted like a
 /// Ctrl-C `after` seconds in, during the metadata regeneration: `timeout`
 /// sends SIGINT to the process group it runs the build in (a shell's
-/// background job would ignore SIGINT). Then a second `build`. Its exit code and the output
-/// of both; the cache and the copy are removed again.
+/// background job would ignore SIGINT). Then a second and a third `build`
+/// side by side, each of its own module copy: one resumes the regeneration,
+/// the other waits for it. The exit code (the first non-zero of the last two)
+/// and the output of all three; the cache and the copies are removed again.
 pub fn interrupted_regeneration(root: &Path, release: &str, after: u32) -> Result<(i32, String)> {
     plain_release(release)?;
     let body = format!(
         "k=/lib/modules/{release}/build; \
          first=0; HOME=\"$d/home\" timeout -s INT {after} mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" >\"$d/first.log\" 2>&1 || first=$?; \
-         echo \"--- first run, interrupted after {after} s (exit $first):\"; cat \"$d/first.log\"; echo '--- second run:'; \
-         rc=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" 2>&1 || rc=$?; "
+         echo \"--- first run, interrupted after {after} s (exit $first):\"; cat \"$d/first.log\"; \
+         cp -r \"$d/module\" \"$d/module3\"; \
+         HOME=\"$d/home\" mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module\" >\"$d/second.log\" 2>&1 & second=$!; \
+         third=0; HOME=\"$d/home\" mempoolctl --flavor rust build --kdir $k --module-dir \"$d/module3\" >\"$d/third.log\" 2>&1 || third=$?; \
+         rc=0; wait $second || rc=$?; \
+         echo \"--- second run (exit $rc):\"; cat \"$d/second.log\"; \
+         echo \"--- third run, beside it (exit $third):\"; cat \"$d/third.log\"; \
+         [ $third = 0 ] || rc=$third; "
     );
     let _proc = Mounts::proc(root)?;
     in_scratch(root, "interrupted", &body)

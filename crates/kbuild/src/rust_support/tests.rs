@@ -180,3 +180,56 @@ fn only_compiler_options_are_fatal_differences() {
         "CONFIG_OPENSSL_SUPPORTS_ML_DSA: y -> unset"
     ));
 }
+
+#[test]
+fn a_second_regeneration_waits_for_the_first_and_then_finds_it_cached() {
+    use nix::fcntl::{Flock, FlockArg};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let t = tempfile::tempdir().unwrap();
+    let (k, cache) = (t.path().join("headers"), t.path().join("cache"));
+    std::fs::create_dir_all(k.join("include/generated")).unwrap();
+    // A release no kernel source exists for: were the cache not re-checked
+    // under the lock, the regeneration would start and fail on its tools.
+    std::fs::write(
+        k.join("include/generated/utsrelease.h"),
+        "#define UTS_RELEASE \"99.1.0-test\"\n",
+    )
+    .unwrap();
+    // This machine's rustc stands for the kernel's: a cached entry needs it.
+    let rustc = crate::toolchain::which("rustc").expect("cargo test runs with a rustc");
+    let text = crate::toolchain::first_line_of(&rustc, &["--version"]).unwrap();
+    let config = format!("CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"{text}\"\n");
+    let RustSupport::Regenerable(regen) = rust_support(&k, &config, &cache) else {
+        panic!("headers without rust/ are regenerable");
+    };
+    // The first regeneration: it holds the entry's lock.
+    std::fs::create_dir_all(&regen.dir).unwrap();
+    let held = std::fs::File::create(regen.dir.join(LOCK)).unwrap();
+    let first = Flock::lock(held, FlockArg::LockExclusive).unwrap();
+
+    let (tx, rx) = mpsc::channel::<String>();
+    let second = {
+        let regen = regen.clone();
+        std::thread::spawn(move || {
+            regen.ensure(1, &|line: &str| {
+                let _ = tx.send(line.to_owned());
+            })
+        })
+    };
+    let said = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    assert!(
+        said.contains("another mempoolctl is regenerating this kernel's Rust metadata"),
+        "{said}"
+    );
+    // The first one finishes: its entry is complete, its lock released.
+    std::fs::write(regen.dir.join(COMPLETE), format!("{text}\n")).unwrap();
+    std::fs::create_dir_all(regen.overlay()).unwrap();
+    std::fs::write(regen.overlay().join("Makefile"), "").unwrap();
+    drop(first);
+    let (overlay, used) = second.join().unwrap().unwrap();
+    assert_eq!(overlay, regen.overlay());
+    assert_eq!(used.canonicalize().unwrap(), rustc.canonicalize().unwrap());
+    // It said nothing more: no regeneration started.
+    assert_eq!(rx.try_iter().count(), 0);
+}
