@@ -108,7 +108,8 @@ pub struct Regeneration {
     /// The headers' `.config`, copied into the source tree.
     config_text: String,
     /// Where the regenerated files live: `<cache>/rust-metadata/<release>-<key>`,
-    /// keyed by release, rustc and configuration.
+    /// keyed by release, rustc, configuration and the headers' build
+    /// (`UTS_VERSION`, `Module.symvers`).
     pub dir: PathBuf,
 }
 
@@ -170,9 +171,23 @@ impl Regeneration {
         let kdir = kdir.canonicalize().unwrap_or_else(|_| kdir.to_owned());
         let release = crate::kdir_release(&kdir).unwrap_or_else(|| "unknown".to_owned());
         let rustc_text = config.get("RUSTC_VERSION_TEXT").unwrap_or("").to_owned();
+        // The build's identity too: a distribution may rebuild a kernel under
+        // the same release (Debian's `7.3.4+deb13-amd64` for each upload of
+        // 7.3.4), and metadata regenerated for one build must never serve
+        // another. UTS_VERSION names the build (Debian: its package version
+        // and date); Module.symvers its exports and their CRCs.
+        let build_id = ["include/generated/utsversion.h", "Module.symvers"]
+            .map(|f| fs::read(kdir.join(f)).unwrap_or_default());
         let mut h = Sha256::new();
-        for part in [release.as_str(), rustc_text.as_str(), config_text] {
-            h.update(part.as_bytes());
+        for part in [
+            release.as_bytes(),
+            rustc_text.as_bytes(),
+            config_text.as_bytes(),
+        ]
+        .into_iter()
+        .chain(build_id.iter().map(Vec::as_slice))
+        {
+            h.update(part);
             h.update([0]);
         }
         let key: String = h

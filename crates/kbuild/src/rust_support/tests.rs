@@ -233,3 +233,50 @@ fn a_second_regeneration_waits_for_the_first_and_then_finds_it_cached() {
     // It said nothing more: no regeneration started.
     assert_eq!(rx.try_iter().count(), 0);
 }
+
+#[test]
+fn a_rebuild_of_the_same_release_gets_an_entry_of_its_own() {
+    let t = tempfile::tempdir().unwrap();
+    let k = t.path();
+    let rust = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)\"\n";
+    std::fs::create_dir_all(k.join("include/generated")).unwrap();
+    std::fs::write(
+        k.join("include/generated/utsrelease.h"),
+        "#define UTS_RELEASE \"7.3.4+deb13-amd64\"\n",
+    )
+    .unwrap();
+    let entry = || match rust_support(k, rust, Path::new("/cache")) {
+        RustSupport::Regenerable(regen) => regen.dir,
+        other => panic!("{other:?}"),
+    };
+    // Debian's own lines: two uploads of 7.3.4 share the release.
+    let uts = |upload: &str| {
+        std::fs::write(
+            k.join("include/generated/utsversion.h"),
+            format!("#define UTS_VERSION \"#1 SMP PREEMPT_DYNAMIC Debian 7.3.4-{upload} (2026-11-15)\"\n"),
+        )
+        .unwrap()
+    };
+    uts("1~bpo13+1");
+    std::fs::write(
+        k.join("Module.symvers"),
+        "0x1f2e3d4c\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n",
+    )
+    .unwrap();
+    let first = entry();
+    assert_eq!(entry(), first, "the same build, the same entry");
+    uts("2~bpo13+1");
+    let second = entry();
+    assert_ne!(second, first);
+    std::fs::write(
+        k.join("Module.symvers"),
+        "0x5a6b7c8d\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n",
+    )
+    .unwrap();
+    assert_ne!(entry(), second, "another CRC, another entry");
+    for dir in [&first, &second] {
+        assert!(dir
+            .to_string_lossy()
+            .starts_with("/cache/rust-metadata/7.3.4+deb13-amd64-"));
+    }
+}
