@@ -219,8 +219,13 @@ pub fn run(
     );
     if outcome.end == vm::qemu::VmEnd::KilledAfterFinish {
         println!(
-            "[vm] QEMU had not exited {} s after the guest finished: killed (the guest's verdict stands)",
-            cfg.exit_grace.as_secs()
+            "[vm] QEMU had not exited {} s after the guest finished (or the run's limit came first): killed{}",
+            cfg.exit_grace.as_secs(),
+            if outcome.verdict.is_some() {
+                ", the guest's verdict stands"
+            } else {
+                ""
+            }
         );
     }
     if let Some(cpu) = outcome.cpu {

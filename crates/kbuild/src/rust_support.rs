@@ -17,10 +17,13 @@ use crate::run::run_logged;
 use crate::toolchain::{has_rust_sources, rust_lib_src, search_path, which};
 use crate::BuildError;
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+#[allow(deprecated)]
+use nix::fcntl::flock;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, FlockArg};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -527,34 +530,41 @@ impl Regeneration {
         }
     }
 
-    /// Takes the entry's lock, waiting (and saying so) while another process
-    /// holds it; released when the returned guard drops, or by the kernel when
-    /// its holder dies.
-    fn lock(&self, progress: &dyn Fn(&str)) -> Result<Flock<fs::File>, BuildError> {
+    /// Takes the entry's lock (flock), waiting (and saying so) while another
+    /// process holds it; the returned file is the guard. The tar and make it
+    /// runs inherit the descriptor, so a holder killed mid-way keeps the entry
+    /// locked until its children are gone too: the lock is released when the
+    /// last copy closes, never unlocked explicitly (nix's `Flock` guard would
+    /// unlock on drop, for the children too, hence the plain call).
+    fn lock(&self, progress: &dyn Fn(&str)) -> Result<fs::File, BuildError> {
         let path = self.dir.join(LOCK);
         let io = |source| BuildError::Io {
             what: format!("lock {}", path.display()),
             source,
         };
+        let errno = |e: Errno| io(std::io::Error::from(e));
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
             .map_err(io)?;
-        let errno = |(_, e): (fs::File, Errno)| io(std::io::Error::from(e));
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => Ok(lock),
-            Err((file, Errno::EWOULDBLOCK)) => {
+        let fd = file.as_raw_fd();
+        #[allow(deprecated)]
+        match flock(fd, FlockArg::LockExclusiveNonblock) {
+            Ok(()) => {}
+            Err(Errno::EWOULDBLOCK) => {
                 progress(&format!(
                     "{}: another mempoolctl is regenerating this kernel's Rust metadata (it holds {}); waiting for it",
                     self.release,
                     path.display()
                 ));
-                Flock::lock(file, FlockArg::LockExclusive).map_err(errno)
+                flock(fd, FlockArg::LockExclusive).map_err(errno)?;
             }
-            Err(other) => Err(errno(other)),
+            Err(e) => return Err(errno(e)),
         }
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map_err(errno)?;
+        Ok(file)
     }
 
     /// The regenerated crates must define the very symbol names the kernel
@@ -593,6 +603,12 @@ impl Regeneration {
     /// the entry complete and frees the source tree.
     fn install(&self, src: &Path) -> Result<(), BuildError> {
         let io = |what: String| move |source| BuildError::Io { what, source };
+        // A stamp left from before must not make a half-built overlay look
+        // cached to a build that checks without the lock.
+        let complete = self.dir.join(COMPLETE);
+        if complete.exists() {
+            fs::remove_file(&complete).map_err(io(format!("remove {}", complete.display())))?;
+        }
         let meta = self.dir.join("meta");
         if meta.exists() {
             fs::remove_dir_all(&meta).map_err(io(format!("remove {}", meta.display())))?;

@@ -207,6 +207,15 @@ fn applets(busybox: &Path) -> Vec<String> {
 
 pub const TEST_LIB: &str = include_str!("../guest/lib.sh");
 
+/// `/etc/mempoolctl-guest.env`, which init sources before the scenario: the
+/// module under test, and the start of the guest's last line for the host.
+fn guest_env(module: &str) -> String {
+    format!(
+        "MODULE={module}\nFINISHED='{}'\n",
+        crate::qemu::GUEST_FINISHED
+    )
+}
+
 impl GuestImage {
     pub fn build(&self) -> Result<Initramfs, ImageError> {
         let mut fs = Initramfs::new();
@@ -265,12 +274,7 @@ impl GuestImage {
         );
         fs.file(
             "etc/mempoolctl-guest.env",
-            format!(
-                "MODULE={}\nFINISHED='{}'\n",
-                self.module,
-                crate::qemu::GUEST_FINISHED
-            )
-            .into_bytes(),
+            guest_env(&self.module).into_bytes(),
             0o644,
         );
         // Mounted by init's `mount -a`, in this order (debugfs lives in sysfs).
@@ -321,6 +325,43 @@ impl GuestImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The guest's `finish`, run by the host's shell with the guest's env
+    /// file and library (kernel log, sync and reboot stubbed): its console
+    /// line is the one the host waits for, the verdict goes to fd 3 first.
+    #[test]
+    fn the_guests_last_line_is_the_one_the_host_waits_for() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("env"), guest_env("c_mempool")).unwrap();
+        std::fs::write(dir.path().join("lib.sh"), TEST_LIB).unwrap();
+        let out = std::process::Command::new("sh")
+            .current_dir(dir.path())
+            .arg("-c")
+            .arg(
+                ". ./env; . ./lib.sh; dmesg() { :; }; sync() { :; }; reboot() { echo rebooted; }; \
+                 T=3; FAILED=1; SKIPPED=0; finish 3>results",
+            )
+            .output()
+            .unwrap();
+        let console = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            console.lines().collect::<Vec<_>>(),
+            [
+                &*format!(
+                    "{} fail (3 checks, 1 failed, 0 skipped)",
+                    crate::qemu::GUEST_FINISHED
+                ),
+                "rebooted"
+            ],
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let results = std::fs::read_to_string(dir.path().join("results")).unwrap();
+        assert!(
+            results.ends_with("1..3\nVERDICT fail tests=3 failed=1\n"),
+            "{results}"
+        );
+    }
 
     #[test]
     fn vermagic_copy_differs_in_the_release_and_the_flags() {

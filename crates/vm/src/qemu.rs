@@ -413,7 +413,8 @@ fn attempt(
             // What it used until then: a timeout's evidence too.
             cpu = process_cpu(child.id());
             kill(&mut child);
-            end = Some(if lingered {
+            // A guest that finished keeps its verdict, even at the limit.
+            end = Some(if finished_at.is_some() {
                 VmEnd::KilledAfterFinish
             } else {
                 VmEnd::TimedOut
@@ -432,8 +433,10 @@ fn attempt(
             Ok(line) => {
                 if finished_at.is_none() && line.contains(GUEST_FINISHED) {
                     finished_at = Some(Instant::now());
-                    // Nothing left to profile; and QEMU once hung on its way
-                    // out with a monitor command in flight (QEMU 10.0, TCG).
+                    // Nothing left to profile. QEMU 10.0 (TCG) has hung at
+                    // the guest's reset while being sampled; stopping here
+                    // may make that rarer (a command can still be in
+                    // flight), the grace's kill is what bounds it.
                     if let Some(s) = &sampler {
                         s.stop();
                     }
@@ -613,47 +616,68 @@ pub(crate) mod tests {
         assert!(run.passed());
     }
 
+    /// An executable `qemu-system-x86_64` script in `dir`. Written by a child
+    /// process: a file this (multi-threaded) test process had open for writing
+    /// could be inherited by another test's fork and make exec fail (ETXTBSY).
+    fn fake_qemu(dir: &Path, script: &str) -> PathBuf {
+        let fake = dir.join("qemu-system-x86_64");
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("cat >\"$1\" && chmod 755 \"$1\"")
+            .arg("sh")
+            .arg(&fake)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        fake
+    }
+
     #[test]
     fn a_qemu_that_hangs_after_the_guest_finished_is_killed_and_the_verdict_stands() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let fake = dir.path().join("qemu-system-x86_64");
         // The guest's results and last line, then a QEMU that never exits.
         let script = format!(
             "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in file:*) r=\"${{a#file:}}\";; esac; done\n\
              printf 'ok 1 - load\\nVERDICT pass tests=1 failed=0\\n' >\"$r\"\n\
              echo '{GUEST_FINISHED} pass (1 checks, 0 failed, 0 skipped)'\nexec sleep 600\n"
         );
-        std::fs::write(&fake, script).unwrap();
-        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut cfg = VmConfig::new(Path::new("bzImage"), Path::new("initrd"), dir.path());
-        cfg.qemu = fake;
-        cfg.exit_grace = Duration::from_secs(1);
-        cfg.timeout = Duration::from_secs(20);
+        cfg.qemu = fake_qemu(dir.path(), &script);
         let tcg = AccelChoice {
             accel: Accel::Tcg,
             reason: "test".into(),
             may_fall_back: false,
         };
-        let run = run_with_choice(&cfg, tcg, &mut |_| {}).unwrap();
-        assert_eq!(run.end, VmEnd::KilledAfterFinish);
-        assert_eq!(run.verdict.as_ref().map(|v| v.pass), Some(true));
-        assert!(run.passed(), "{:?}", run.failures());
+        // Killed after its grace; and when the run's limit comes first.
+        for (grace, limit) in [(1, 20), (60, 2)] {
+            cfg.exit_grace = Duration::from_secs(grace);
+            cfg.timeout = Duration::from_secs(limit);
+            let run = run_with_choice(&cfg, tcg.clone(), &mut |_| {}).unwrap();
+            assert_eq!(
+                run.end,
+                VmEnd::KilledAfterFinish,
+                "grace {grace} s, limit {limit} s"
+            );
+            assert_eq!(run.verdict.as_ref().map(|v| v.pass), Some(true));
+            assert!(run.passed(), "{:?}", run.failures());
+        }
     }
 
     #[test]
     fn qemu_refusing_to_start_is_an_error_not_a_guest_failure() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let fake = dir.path().join("qemu-system-x86_64");
-        std::fs::write(
-            &fake,
-            "#!/bin/sh\necho 'qemu: linux kernel too old to load a ram disk' >&2\nexit 1\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut cfg = VmConfig::new(Path::new("bzImage"), Path::new("initrd"), dir.path());
-        cfg.qemu = fake;
+        cfg.qemu = fake_qemu(
+            dir.path(),
+            "#!/bin/sh\necho 'qemu: linux kernel too old to load a ram disk' >&2\nexit 1\n",
+        );
         let tcg = AccelChoice {
             accel: Accel::Tcg,
             reason: "test".into(),

@@ -656,8 +656,9 @@ pub fn another_rustc(root: &Path, release: &str, claimed: &str) -> Result<(i32, 
 /// sends SIGINT to the process group it runs the build in (a shell's
 /// background job would ignore SIGINT). Then a second and a third `build`
 /// side by side, each of its own module copy: one resumes the regeneration,
-/// the other waits for it. The exit code (the first non-zero of the last two)
-/// and the output of all three; the cache and the copies are removed again.
+/// the other waits for it. The exit code (the third's if it failed, else the
+/// second's) and the output of all three; the cache and the copies are
+/// removed again.
 pub fn interrupted_regeneration(root: &Path, release: &str, after: u32) -> Result<(i32, String)> {
     plain_release(release)?;
     let body = format!(

@@ -280,3 +280,46 @@ fn a_rebuild_of_the_same_release_gets_an_entry_of_its_own() {
             .starts_with("/cache/rust-metadata/7.3.4+deb13-amd64-"));
     }
 }
+
+#[test]
+fn the_lock_outlives_its_holder_while_a_child_it_started_runs() {
+    use nix::fcntl::{Flock, FlockArg};
+    let t = tempfile::tempdir().unwrap();
+    let k = t.path().join("headers");
+    std::fs::create_dir_all(k.join("include/generated")).unwrap();
+    std::fs::write(
+        k.join("include/generated/utsrelease.h"),
+        "#define UTS_RELEASE \"99.1.0-test\"\n",
+    )
+    .unwrap();
+    let config = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1\"\n";
+    let RustSupport::Regenerable(regen) = rust_support(&k, config, &t.path().join("cache")) else {
+        panic!("headers without rust/ are regenerable");
+    };
+    std::fs::create_dir_all(&regen.dir).unwrap();
+    let try_lock = || {
+        let f = std::fs::File::open(regen.dir.join(LOCK)).unwrap();
+        Flock::lock(f, FlockArg::LockExclusiveNonblock).is_ok()
+    };
+    let guard = regen.lock(&|_| {}).unwrap();
+    // As make or tar would be: started while the lock is held.
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    drop(guard);
+    assert!(
+        !try_lock(),
+        "the child's copy of the descriptor holds the lock"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Children other tests start meanwhile may hold a copy for a moment.
+    let free = (0..50).any(|_| {
+        try_lock() || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            false
+        }
+    });
+    assert!(free, "free once the child is gone");
+}
