@@ -105,6 +105,19 @@ fn overlay_makefile_moves_the_output_tree() {
     );
 }
 
+/// Debian's rustc text, as its kernels' `.config` carries it.
+const DEBIAN_RUST: &str = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)\"\n";
+
+/// Headers at `k` as far as the cache key reads them: their release.
+fn fake_headers(k: &Path, release: &str) {
+    std::fs::create_dir_all(k.join("include/generated")).unwrap();
+    std::fs::write(
+        k.join("include/generated/utsrelease.h"),
+        format!("#define UTS_RELEASE \"{release}\"\n"),
+    )
+    .unwrap();
+}
+
 #[test]
 fn support_is_read_from_config_and_files() {
     let t = tempfile::tempdir().unwrap();
@@ -113,13 +126,8 @@ fn support_is_read_from_config_and_files() {
         rust_support(k, "CONFIG_MODULES=y\n", k),
         RustSupport::NoRust
     ));
-    let rust = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)\"\n";
-    std::fs::create_dir_all(k.join("include/generated")).unwrap();
-    std::fs::write(
-        k.join("include/generated/utsrelease.h"),
-        "#define UTS_RELEASE \"7.3.4+deb13-amd64\"\n",
-    )
-    .unwrap();
+    let rust = DEBIAN_RUST;
+    fake_headers(k, "7.3.4+deb13-amd64");
     let RustSupport::Regenerable(regen) = rust_support(k, rust, Path::new("/cache")) else {
         panic!("headers without rust/ are regenerable");
     };
@@ -188,14 +196,9 @@ fn a_second_regeneration_waits_for_the_first_and_then_finds_it_cached() {
     use std::time::Duration;
     let t = tempfile::tempdir().unwrap();
     let (k, cache) = (t.path().join("headers"), t.path().join("cache"));
-    std::fs::create_dir_all(k.join("include/generated")).unwrap();
     // A release no kernel source exists for: were the cache not re-checked
     // under the lock, the regeneration would start and fail on its tools.
-    std::fs::write(
-        k.join("include/generated/utsrelease.h"),
-        "#define UTS_RELEASE \"99.1.0-test\"\n",
-    )
-    .unwrap();
+    fake_headers(&k, "99.1.0-test");
     // This machine's rustc stands for the kernel's: a cached entry needs it.
     let rustc = crate::toolchain::which("rustc").expect("cargo test runs with a rustc");
     let text = crate::toolchain::first_line_of(&rustc, &["--version"]).unwrap();
@@ -238,13 +241,8 @@ fn a_second_regeneration_waits_for_the_first_and_then_finds_it_cached() {
 fn a_rebuild_of_the_same_release_gets_an_entry_of_its_own() {
     let t = tempfile::tempdir().unwrap();
     let k = t.path();
-    let rust = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1 (4eb161250 2025-03-15) (built from a source tarball)\"\n";
-    std::fs::create_dir_all(k.join("include/generated")).unwrap();
-    std::fs::write(
-        k.join("include/generated/utsrelease.h"),
-        "#define UTS_RELEASE \"7.3.4+deb13-amd64\"\n",
-    )
-    .unwrap();
+    let rust = DEBIAN_RUST;
+    fake_headers(k, "7.3.4+deb13-amd64");
     let entry = || match rust_support(k, rust, Path::new("/cache")) {
         RustSupport::Regenerable(regen) => regen.dir,
         other => panic!("{other:?}"),
@@ -286,12 +284,7 @@ fn the_lock_outlives_its_holder_while_a_child_it_started_runs() {
     use nix::fcntl::{Flock, FlockArg};
     let t = tempfile::tempdir().unwrap();
     let k = t.path().join("headers");
-    std::fs::create_dir_all(k.join("include/generated")).unwrap();
-    std::fs::write(
-        k.join("include/generated/utsrelease.h"),
-        "#define UTS_RELEASE \"99.1.0-test\"\n",
-    )
-    .unwrap();
+    fake_headers(&k, "99.1.0-test");
     let config = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 1.85.1\"\n";
     let RustSupport::Regenerable(regen) = rust_support(&k, config, &t.path().join("cache")) else {
         panic!("headers without rust/ are regenerable");
