@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -153,6 +154,8 @@ const COMPLETE: &str = "complete";
 const UNPACKED: &str = ".mempoolctl-unpacked";
 /// Held (flock) by the one process regenerating an entry.
 const LOCK: &str = "lock";
+/// The headers dir an entry was made for (its path's bytes).
+const HEADERS: &str = "headers";
 
 /// The tools the regeneration runs, resolved.
 #[derive(Debug, Clone)]
@@ -516,7 +519,53 @@ impl Regeneration {
             self.release,
             self.dir.display()
         ));
+        self.prune_stale(progress);
         Ok((self.overlay(), tools.rustc))
+    }
+
+    /// Removes the other entries of this cache whose headers are gone, or
+    /// now belong to another entry (a package upgrade that kept the release):
+    /// nothing can build against them any more. An entry made before its
+    /// headers were recorded, or locked by a regeneration, is left alone.
+    fn prune_stale(&self, progress: &dyn Fn(&str)) {
+        let Some(entries) = self.dir.parent() else {
+            return;
+        };
+        let Some(cache_root) = entries.parent() else {
+            return;
+        };
+        for entry in fs::read_dir(entries).into_iter().flatten().flatten() {
+            let dir = entry.path();
+            if dir == self.dir {
+                continue;
+            }
+            let Ok(recorded) = fs::read(dir.join(HEADERS)) else {
+                continue;
+            };
+            let headers = PathBuf::from(std::ffi::OsString::from_vec(recorded));
+            let why = match fs::read_to_string(headers.join(".config")) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => "its headers are gone",
+                Err(_) => continue,
+                Ok(config) => match rust_support(&headers, &config, cache_root) {
+                    RustSupport::Regenerable(now) if now.dir == dir => continue,
+                    _ => "its headers were replaced by another build",
+                },
+            };
+            let Ok(file) = fs::File::open(dir.join(LOCK)) else {
+                continue;
+            };
+            #[allow(deprecated)]
+            if flock(file.as_raw_fd(), FlockArg::LockExclusiveNonblock).is_err() {
+                continue;
+            }
+            if fs::remove_dir_all(&dir).is_ok() {
+                progress(&format!(
+                    "removed the Rust metadata in {} ({why}: {})",
+                    dir.display(),
+                    headers.display()
+                ));
+            }
+        }
     }
 
     /// The overlay and the rustc of a cached entry (only that rustc is needed).
@@ -626,6 +675,8 @@ impl Regeneration {
         }
         make_overlay(&self.kdir, &meta, &overlay)
             .map_err(io(format!("build the overlay {}", overlay.display())))?;
+        fs::write(self.dir.join(HEADERS), self.kdir.as_os_str().as_bytes())
+            .map_err(io("headers record".into()))?;
         fs::write(self.dir.join(COMPLETE), format!("{}\n", self.rustc_text))
             .map_err(io("complete stamp".into()))?;
         // The source tree (about 2 GB) is not needed again.

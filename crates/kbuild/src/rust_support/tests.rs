@@ -316,3 +316,67 @@ fn the_lock_outlives_its_holder_while_a_child_it_started_runs() {
     });
     assert!(free, "free once the child is gone");
 }
+
+#[test]
+fn a_regeneration_removes_only_the_entries_nothing_can_build_against() {
+    use nix::fcntl::{Flock, FlockArg};
+    let t = tempfile::tempdir().unwrap();
+    let cache = t.path().join("cache");
+    // Headers as installed now: the current entry is made for them.
+    let headers = t.path().join("headers");
+    fake_headers(&headers, "7.3.4+deb13-amd64");
+    std::fs::write(headers.join(".config"), DEBIAN_RUST).unwrap();
+    let RustSupport::Regenerable(current) = rust_support(&headers, DEBIAN_RUST, &cache) else {
+        panic!("headers without rust/ are regenerable");
+    };
+    // Other headers still installed, with an entry of their own.
+    let other = t.path().join("other");
+    fake_headers(&other, "6.18.1-test");
+    std::fs::write(other.join(".config"), DEBIAN_RUST).unwrap();
+    let RustSupport::Regenerable(kept) = rust_support(&other, DEBIAN_RUST, &cache) else {
+        panic!();
+    };
+    let entries = cache.join("rust-metadata");
+    let entry = |name: &str, recorded: Option<&Path>| {
+        let dir = if name.is_empty() {
+            kept.dir.clone()
+        } else {
+            entries.join(name)
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(LOCK), "").unwrap();
+        if let Some(h) = recorded {
+            std::fs::write(dir.join(HEADERS), h.as_os_str().as_encoded_bytes()).unwrap();
+        }
+        dir
+    };
+    std::fs::create_dir_all(&current.dir).unwrap();
+    let upgraded = entry("7.3.4+deb13-amd64-0123456789ab", Some(&headers));
+    let gone = entry(
+        "7.2.1+deb13-amd64-0123456789ab",
+        Some(&t.path().join("removed")),
+    );
+    let unrecorded = entry("7.1.0+deb13-amd64-0123456789ab", None);
+    let busy = entry(
+        "7.0.0+deb13-amd64-0123456789ab",
+        Some(&t.path().join("removed")),
+    );
+    let still_used = entry("", Some(&other));
+    let held = Flock::lock(
+        std::fs::File::open(busy.join(LOCK)).unwrap(),
+        FlockArg::LockExclusive,
+    )
+    .unwrap();
+
+    let said = std::cell::RefCell::new(Vec::new());
+    current.prune_stale(&|l: &str| said.borrow_mut().push(l.to_owned()));
+    assert!(!upgraded.exists() && !gone.exists());
+    assert!(unrecorded.exists() && busy.exists() && still_used.exists() && current.dir.exists());
+    let said = said.into_inner();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said
+        .iter()
+        .any(|l| l.contains("its headers were replaced by another build")));
+    assert!(said.iter().any(|l| l.contains("its headers are gone")));
+    drop(held);
+}
