@@ -154,7 +154,8 @@ const COMPLETE: &str = "complete";
 const UNPACKED: &str = ".mempoolctl-unpacked";
 /// Held (flock) by the one process regenerating an entry.
 const LOCK: &str = "lock";
-/// The headers dir an entry was made for (its path's bytes).
+/// The headers dir an entry is for (its path's bytes), written when its
+/// regeneration starts.
 const HEADERS: &str = "headers";
 
 /// The tools the regeneration runs, resolved.
@@ -449,6 +450,10 @@ impl Regeneration {
         if self.is_cached() {
             return self.cached();
         }
+        // Recorded first: a regeneration interrupted for good (its 2 GB tree
+        // included) is pruned too once its headers are gone.
+        fs::write(self.dir.join(HEADERS), self.kdir.as_os_str().as_bytes())
+            .map_err(io("write the headers record".into()))?;
         let tools = self.tools()?;
         let src = self.dir.join("src");
         let log = self.dir.join("regenerate.log");
@@ -675,8 +680,6 @@ impl Regeneration {
         }
         make_overlay(&self.kdir, &meta, &overlay)
             .map_err(io(format!("build the overlay {}", overlay.display())))?;
-        fs::write(self.dir.join(HEADERS), self.kdir.as_os_str().as_bytes())
-            .map_err(io("headers record".into()))?;
         fs::write(self.dir.join(COMPLETE), format!("{}\n", self.rustc_text))
             .map_err(io("complete stamp".into()))?;
         // The source tree (about 2 GB) is not needed again.

@@ -380,3 +380,21 @@ fn a_regeneration_removes_only_the_entries_nothing_can_build_against() {
     assert!(said.iter().any(|l| l.contains("its headers are gone")));
     drop(held);
 }
+
+#[test]
+fn an_entry_records_its_headers_before_regenerating() {
+    let t = tempfile::tempdir().unwrap();
+    let k = t.path().join("headers");
+    // No kernel source for this release: the regeneration stops at its tools,
+    // as one interrupted for good would, and must be prunable all the same.
+    fake_headers(&k, "99.1.0-test");
+    let RustSupport::Regenerable(regen) = rust_support(&k, DEBIAN_RUST, &t.path().join("cache"))
+    else {
+        panic!("headers without rust/ are regenerable");
+    };
+    assert!(regen.ensure(1, &|_| {}).is_err());
+    assert_eq!(
+        std::fs::read(regen.dir.join(HEADERS)).unwrap(),
+        k.canonicalize().unwrap().as_os_str().as_encoded_bytes()
+    );
+}
