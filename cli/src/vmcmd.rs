@@ -263,6 +263,17 @@ pub fn run(
             outcome.splats.len()
         );
     }
+    let slowest = outcome.slowest(3);
+    if !slowest.is_empty() {
+        let shown: Vec<String> = slowest
+            .iter()
+            .filter_map(|t| Some(format!("{:.2} s '{}'", t.centis? as f64 / 100.0, t.name)))
+            .collect();
+        println!(
+            "[vm] slowest checks (guest time since the check before): {}",
+            shown.join(", ")
+        );
+    }
     for t in &skipped {
         println!(
             "[vm]   skipped check {} '{}': {}",

@@ -20,5 +20,6 @@ echo 5 >/proc/sys/kernel/printk
 echo "mempoolctl-guest: kernel $RELEASE, scenario starting"
 read -r up _ </proc/uptime
 figure seconds_boot_to_init "${up%.*}"
+clock_line
 . /scenario.sh
 finish

@@ -214,6 +214,16 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// The `n` checks that took the most guest time (ties in report order),
+    /// slowest first; untimed checks are left out.
+    pub fn slowest(&self, n: usize) -> Vec<&TestResult> {
+        let mut timed: Vec<&TestResult> =
+            self.tests.iter().filter(|t| t.centis.is_some()).collect();
+        timed.sort_by_key(|t| std::cmp::Reverse(t.centis));
+        timed.truncate(n);
+        timed
+    }
+
     /// Reasons the run failed; empty when it passed.
     pub fn failures(&self) -> Vec<String> {
         let mut why = Vec::new();

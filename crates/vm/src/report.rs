@@ -68,6 +68,9 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
             xml_escape(suite),
             xml_escape(&t.name)
         );
+        if let Some(cs) = t.centis {
+            let _ = write!(s, " time=\"{}.{:02}\"", cs / 100, cs % 100);
+        }
         if let Some(reason) = t.skip_reason() {
             let _ = writeln!(
                 s,
@@ -149,5 +152,20 @@ mod tests {
         assert!(xml.contains("name=\"stats &lt;x&gt;\"><failure message=\"expected '6', got &quot;5&quot; &amp; more\"/>"), "{xml}");
         assert!(xml.contains("name=\"kernel console clean\"/>"), "{xml}");
         assert!(xml.trim_end().ends_with("</testsuite>"));
+    }
+
+    #[test]
+    fn junit_times_each_check_from_the_guest_clock() {
+        let o = outcome(
+            "# uptime_cs 498\nok 1 - load\n# uptime_cs 523\nok 2 - kmemleak\n# uptime_cs 1757\nok 3 - untimed\nVERDICT pass tests=3 failed=0\n",
+            "",
+            VmEnd::Exited(Some(0)),
+        );
+        let xml = junit("s", &o);
+        assert!(xml.contains("name=\"load\" time=\"0.25\"/>"), "{xml}");
+        assert!(xml.contains("name=\"kmemleak\" time=\"12.34\"/>"), "{xml}");
+        assert!(xml.contains("name=\"untimed\"/>"), "{xml}");
+        let slowest: Vec<&str> = o.slowest(5).iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(slowest, ["kmemleak", "load"]);
     }
 }

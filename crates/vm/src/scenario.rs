@@ -157,6 +157,10 @@ pub struct TestResult {
     pub ok: bool,
     /// Why it failed (the TAP `# ...` directive).
     pub detail: Option<String>,
+    /// Guest time from the check before it (or the scenario's start) to its
+    /// report, in hundredths of a second, from the guest's `# uptime_cs N`
+    /// line after each TAP line: where a scenario's time goes, check by check.
+    pub centis: Option<u64>,
 }
 
 impl TestResult {
@@ -176,11 +180,30 @@ pub struct Verdict {
     pub failed: u32,
 }
 
-/// Parses the results channel: TAP lines plus the verdict line.
+/// The guest's clock line, written at the scenario's start and after each
+/// TAP line: `# uptime_cs N`, its uptime in hundredths of a second.
+pub const UPTIME_PREFIX: &str = "# uptime_cs ";
+
+/// Parses the results channel: TAP lines plus the verdict line. A check's
+/// `centis` is the difference between the clock line after it and the one
+/// before it.
 pub fn parse_results(text: &str) -> (Vec<TestResult>, Option<Verdict>) {
-    let mut tests = Vec::new();
+    let mut tests: Vec<TestResult> = Vec::new();
     let mut verdict = None;
+    // The last clock line, and a check reported after it, still untimed.
+    let mut clock: Option<u64> = None;
+    let mut untimed: Option<usize> = None;
     for line in text.lines().map(|l| l.trim_end_matches('\r')) {
+        if let Some(r) = line.strip_prefix(UPTIME_PREFIX) {
+            let Ok(now) = r.trim().parse::<u64>() else {
+                continue;
+            };
+            if let (Some(i), Some(before)) = (untimed.take(), clock) {
+                tests[i].centis = now.checked_sub(before);
+            }
+            clock = Some(now);
+            continue;
+        }
         let (ok, rest) = if let Some(r) = line.strip_prefix("ok ") {
             (true, r)
         } else if let Some(r) = line.strip_prefix("not ok ") {
@@ -199,11 +222,16 @@ pub fn parse_results(text: &str) -> (Vec<TestResult>, Option<Verdict>) {
             Some((n, d)) => (n, Some(d.to_owned())),
             None => (rest, None),
         };
+        if untimed.replace(tests.len()).is_some() {
+            // Two checks with no clock line between: neither span is known.
+            clock = None;
+        }
         tests.push(TestResult {
             number,
             name: name.to_owned(),
             ok,
             detail,
+            centis: None,
         });
     }
     (tests, verdict)
@@ -285,6 +313,17 @@ mod tests {
                 failed: 1
             })
         );
+    }
+
+    #[test]
+    fn each_check_is_timed_from_the_clock_line_before_it() {
+        // As a guest writes them: a clock line at the start and after each
+        // check; one check without its clock line (cut short) stays untimed,
+        // and a clock running backwards gives no figure.
+        let text = "# uptime_cs 512\nok 1 - load\n# uptime_cs 540\nnoise\nok 2 - stats\r\n# uptime_cs 1790\r\nok 3 - hold\nok 4 - release\n# uptime_cs 1800\nok 5 - odd\n# uptime_cs 1700\nok 6 - last\n";
+        let (tests, _) = parse_results(text);
+        let centis: Vec<_> = tests.iter().map(|t| t.centis).collect();
+        assert_eq!(centis, [Some(28), Some(1250), None, None, None, None]);
     }
 
     #[test]

@@ -44,6 +44,7 @@ fn test_result() -> impl Strategy<Value = TestResult> {
             name,
             ok,
             detail,
+            centis: None,
         })
 }
 
@@ -94,7 +95,10 @@ fn noise_line() -> impl Strategy<Value = String> {
         )
         .prop_map(str::to_owned),
         "[ -~]{0,30}".prop_filter("must be noise", |l| {
-            !l.starts_with("ok ") && !l.starts_with("not ok ") && !l.starts_with("VERDICT ")
+            !l.starts_with("ok ")
+                && !l.starts_with("not ok ")
+                && !l.starts_with("VERDICT ")
+                && !l.starts_with("# uptime_cs ")
         }),
     ]
 }
