@@ -280,6 +280,15 @@ fn rust_metadata(kdir: &Path, llvm: Option<&str>, tools: &Tools) -> Check {
          Debian's linux-headers-*, do not ship them)",
         kdir.display()
     );
+    let why = if regen.is_being_regenerated() {
+        format!(
+            "{why}; another mempoolctl is regenerating them now (it holds {}): a `mempoolctl \
+             build` started now waits for it, then uses them",
+            regen.lock_path().display()
+        )
+    } else {
+        why
+    };
     if regen.is_cached() {
         return Check::pass(
             id,

@@ -206,6 +206,28 @@ fn b_debian_headers_fail_rust_metadata_with_the_c_twin_fix() {
     assert!(compiler.contains("gcc 14.2.0") && compiler.contains("`gcc-14`"));
     assert!(compiler.contains("no LLVM="), "{compiler}");
     assert!(!report.ok());
+    assert!(!summary.contains("regenerating them now"), "{summary}");
+
+    // While another mempoolctl regenerates them (holds the entry's lock),
+    // doctor says so, and that a build waits for it.
+    let kbuild::rust_support::RustSupport::Regenerable(regen) =
+        kbuild::rust_support::rust_support(&kdir, DEBIAN_CONFIG, &t.cache_root)
+    else {
+        panic!("Debian's headers are regenerable");
+    };
+    std::fs::create_dir_all(&regen.dir).unwrap();
+    let lock = std::fs::File::create(regen.lock_path()).unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    let report = diagnose(root.path(), RELEASE, None, &t, 0, Flavor::Rust);
+    let summary = &check(&report, "rust-metadata").summary;
+    assert!(
+        summary.contains(&format!(
+            "another mempoolctl is regenerating them now (it holds {})",
+            regen.lock_path().display()
+        )) && summary.contains("started now waits for it"),
+        "{summary}"
+    );
+    drop(held);
 
     // Without gcc-14 the exact package is named.
     let report = diagnose(root.path(), RELEASE, None, &tools(), 0, Flavor::Rust);

@@ -158,6 +158,24 @@ const LOCK: &str = "lock";
 /// regeneration starts.
 const HEADERS: &str = "headers";
 
+/// An exclusive flock(2) on `file`, waiting for it or not: `Ok(false)` when
+/// another process holds it. A plain call, never nix's `Flock` guard: that
+/// unlocks on drop, which the children holding a copy of the descriptor
+/// would see too. The lock goes when the last copy closes.
+fn flock_exclusive(file: &fs::File, wait: bool) -> Result<bool, Errno> {
+    let how = if wait {
+        FlockArg::LockExclusive
+    } else {
+        FlockArg::LockExclusiveNonblock
+    };
+    #[allow(deprecated)]
+    match flock(file.as_raw_fd(), how) {
+        Ok(()) => Ok(true),
+        Err(Errno::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The tools the regeneration runs, resolved.
 #[derive(Debug, Clone)]
 pub struct RegenTools {
@@ -559,8 +577,7 @@ impl Regeneration {
             let Ok(file) = fs::File::open(dir.join(LOCK)) else {
                 continue;
             };
-            #[allow(deprecated)]
-            if flock(file.as_raw_fd(), FlockArg::LockExclusiveNonblock).is_err() {
+            if flock_exclusive(&file, false) != Ok(true) {
                 continue;
             }
             if fs::remove_dir_all(&dir).is_ok() {
@@ -584,14 +601,24 @@ impl Regeneration {
         }
     }
 
+    /// The file a regeneration of this entry holds locked.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(LOCK)
+    }
+
+    /// Whether another process is regenerating this entry now (holds its
+    /// lock): a `build` started now waits for it.
+    pub fn is_being_regenerated(&self) -> bool {
+        fs::File::open(self.lock_path())
+            .is_ok_and(|file| flock_exclusive(&file, false) == Ok(false))
+    }
+
     /// Takes the entry's lock (flock), waiting (and saying so) while another
     /// process holds it; the returned file is the guard. The tar and make it
     /// runs inherit the descriptor, so a holder killed mid-way keeps the entry
-    /// locked until its children are gone too: the lock is released when the
-    /// last copy closes, never unlocked explicitly (nix's `Flock` guard would
-    /// unlock on drop, for the children too, hence the plain call).
+    /// locked until its children are gone too.
     fn lock(&self, progress: &dyn Fn(&str)) -> Result<fs::File, BuildError> {
-        let path = self.dir.join(LOCK);
+        let path = self.lock_path();
         let io = |source| BuildError::Io {
             what: format!("lock {}", path.display()),
             source,
@@ -603,21 +630,15 @@ impl Regeneration {
             .write(true)
             .open(&path)
             .map_err(io)?;
-        let fd = file.as_raw_fd();
-        #[allow(deprecated)]
-        match flock(fd, FlockArg::LockExclusiveNonblock) {
-            Ok(()) => {}
-            Err(Errno::EWOULDBLOCK) => {
-                progress(&format!(
-                    "{}: another mempoolctl is regenerating this kernel's Rust metadata (it holds {}); waiting for it",
-                    self.release,
-                    path.display()
-                ));
-                flock(fd, FlockArg::LockExclusive).map_err(errno)?;
-            }
-            Err(e) => return Err(errno(e)),
+        if !flock_exclusive(&file, false).map_err(errno)? {
+            progress(&format!(
+                "{}: another mempoolctl is regenerating this kernel's Rust metadata (it holds {}); waiting for it",
+                self.release,
+                path.display()
+            ));
+            flock_exclusive(&file, true).map_err(errno)?;
         }
-        fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map_err(errno)?;
+        fcntl(file.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty())).map_err(errno)?;
         Ok(file)
     }
 

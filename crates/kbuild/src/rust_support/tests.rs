@@ -210,6 +210,7 @@ fn a_second_regeneration_waits_for_the_first_and_then_finds_it_cached() {
     std::fs::create_dir_all(&regen.dir).unwrap();
     let held = std::fs::File::create(regen.dir.join(LOCK)).unwrap();
     let first = Flock::lock(held, FlockArg::LockExclusive).unwrap();
+    assert!(regen.is_being_regenerated(), "doctor sees it running");
 
     let (tx, rx) = mpsc::channel::<String>();
     let second = {
@@ -231,6 +232,14 @@ fn a_second_regeneration_waits_for_the_first_and_then_finds_it_cached() {
     std::fs::write(regen.overlay().join("Makefile"), "").unwrap();
     drop(first);
     let (overlay, used) = second.join().unwrap().unwrap();
+    // (Children other tests start meanwhile may hold a copy for a moment.)
+    let free = (0..50).any(|_| {
+        !regen.is_being_regenerated() || {
+            std::thread::sleep(Duration::from_millis(100));
+            false
+        }
+    });
+    assert!(free, "nothing holds the lock now");
     assert_eq!(overlay, regen.overlay());
     assert_eq!(used.canonicalize().unwrap(), rustc.canonicalize().unwrap());
     // It said nothing more: no regeneration started.
