@@ -548,8 +548,9 @@ impl Regeneration {
 
     /// Removes the other entries of this cache whose headers are gone, or
     /// now belong to another entry (a package upgrade that kept the release):
-    /// nothing can build against them any more. An entry made before its
-    /// headers were recorded, or locked by a regeneration, is left alone.
+    /// nothing can build against them any more; and an entry of this release
+    /// made before entries recorded their headers. Any other unrecorded
+    /// entry, and one locked by a regeneration, is left alone.
     fn prune_stale(&self, progress: &dyn Fn(&str)) {
         let Some(entries) = self.dir.parent() else {
             return;
@@ -562,19 +563,38 @@ impl Regeneration {
             if dir == self.dir {
                 continue;
             }
-            let Ok(recorded) = fs::read(dir.join(HEADERS)) else {
-                continue;
-            };
-            let headers = PathBuf::from(std::ffi::OsString::from_vec(recorded));
-            let why = match fs::read_to_string(headers.join(".config")) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => "its headers are gone",
+            let (why, headers) = match fs::read(dir.join(HEADERS)) {
+                Ok(recorded) => {
+                    let headers = PathBuf::from(std::ffi::OsString::from_vec(recorded));
+                    let why = match fs::read_to_string(headers.join(".config")) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            "its headers are gone"
+                        }
+                        Err(_) => continue,
+                        Ok(config) => match rust_support(&headers, &config, cache_root) {
+                            RustSupport::Regenerable(now) if now.dir == dir => continue,
+                            _ => "its headers were replaced by another build",
+                        },
+                    };
+                    (why, headers)
+                }
+                // Made before entries recorded their headers (under an older
+                // key): no headers map to it any more. Known to be superseded
+                // only when it is for the release just regenerated.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.is_older_entry(&dir) => (
+                    "made for this release before entries recorded their headers, replaced by this one",
+                    self.kdir.clone(),
+                ),
                 Err(_) => continue,
-                Ok(config) => match rust_support(&headers, &config, cache_root) {
-                    RustSupport::Regenerable(now) if now.dir == dir => continue,
-                    _ => "its headers were replaced by another build",
-                },
             };
-            let Ok(file) = fs::File::open(dir.join(LOCK)) else {
+            // Created if missing (entries older than the lock have none), so
+            // a regeneration starting on the entry now is seen all the same.
+            let Ok(file) = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join(LOCK))
+            else {
                 continue;
             };
             if flock_exclusive(&file, false) != Ok(true) {
@@ -588,6 +608,17 @@ impl Regeneration {
                 ));
             }
         }
+    }
+
+    /// Whether `dir` is another entry of this release: `<release>-<key>`.
+    fn is_older_entry(&self, dir: &Path) -> bool {
+        dir != self.dir
+            && dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(self.release.as_str()))
+                .and_then(|k| k.strip_prefix('-'))
+                .is_some_and(|k| k.len() == 12 && k.bytes().all(|b| b.is_ascii_hexdigit()))
     }
 
     /// The overlay and the rustc of a cached entry (only that rustc is needed).

@@ -366,6 +366,12 @@ fn a_regeneration_removes_only_the_entries_nothing_can_build_against() {
         Some(&t.path().join("removed")),
     );
     let unrecorded = entry("7.1.0+deb13-amd64-0123456789ab", None);
+    // Made for this release before entries recorded their headers.
+    let legacy = entry("7.3.4+deb13-amd64-fedcba987654", None);
+    // (and before entries had a lock file)
+    std::fs::remove_file(legacy.join(LOCK)).unwrap();
+    // Another release's name that starts with this one's.
+    let longer = entry("7.3.4+deb13-amd64-rt-fedcba987654", None);
     let busy = entry(
         "7.0.0+deb13-amd64-0123456789ab",
         Some(&t.path().join("removed")),
@@ -379,10 +385,14 @@ fn a_regeneration_removes_only_the_entries_nothing_can_build_against() {
 
     let said = std::cell::RefCell::new(Vec::new());
     current.prune_stale(&|l: &str| said.borrow_mut().push(l.to_owned()));
-    assert!(!upgraded.exists() && !gone.exists());
+    assert!(!upgraded.exists() && !gone.exists() && !legacy.exists());
     assert!(unrecorded.exists() && busy.exists() && still_used.exists() && current.dir.exists());
+    assert!(longer.exists());
     let said = said.into_inner();
-    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(said
+        .iter()
+        .any(|l| l.contains("made for this release before entries recorded their headers")));
     assert!(said
         .iter()
         .any(|l| l.contains("its headers were replaced by another build")));
