@@ -179,8 +179,9 @@ SKIP_REASON=
 	SKIP_REASON="fail-nth with failslab's stack filter is not in this kernel (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER: the test kernel has it, distribution kernels do not)"
 # The addresses failslab's stack filter is set to below, from one read of
 # /proc/kallsyms, which lists the kernel's symbols in address order: grep
-# picks each function's line and the three after it (busybox awk took 5 s to
-# scan all of it under TCG with KASAN, and one scan per range 5-9 s in all).
+# picks each function's line and the three after it. (Under TCG with KASAN
+# the read alone takes about 3 s, one full busybox awk scan about 6 s; the
+# checks below took 12-16 s with an awk per range, 7 s with this.)
 # Lines: "NAME START END" for each function named (END the next address
 # above it), "top ADDRESS" (_end, the kernel image's end: modules live above
 # it) and "errname" if the kernel has that function.
