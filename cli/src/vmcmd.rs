@@ -267,7 +267,10 @@ pub fn run(
     if !slowest.is_empty() {
         let shown: Vec<String> = slowest
             .iter()
-            .filter_map(|t| Some(format!("{:.2} s '{}'", t.centis? as f64 / 100.0, t.name)))
+            .map(|t| {
+                let cs = t.centis.unwrap_or_default();
+                format!("{}.{:02} s '{}'", cs / 100, cs % 100, t.name)
+            })
             .collect();
         println!(
             "[vm] slowest checks (guest time since the check before): {}",

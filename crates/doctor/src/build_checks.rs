@@ -280,15 +280,6 @@ fn rust_metadata(kdir: &Path, llvm: Option<&str>, tools: &Tools) -> Check {
          Debian's linux-headers-*, do not ship them)",
         kdir.display()
     );
-    let why = if regen.is_being_regenerated() {
-        format!(
-            "{why}; another mempoolctl is regenerating them now (it holds {}): a `mempoolctl \
-             build` started now waits for it, then uses them",
-            regen.lock_path().display()
-        )
-    } else {
-        why
-    };
     if regen.is_cached() {
         return Check::pass(
             id,
@@ -300,6 +291,16 @@ fn rust_metadata(kdir: &Path, llvm: Option<&str>, tools: &Tools) -> Check {
             ),
         );
     }
+    // Not cached: is a regeneration (or a make it left running) at it now?
+    let why = if regen.is_being_regenerated() {
+        format!(
+            "{why}; a regeneration is in progress now (a process holds {}): a `mempoolctl \
+             build` started now waits for it, then uses them",
+            regen.lock_path().display()
+        )
+    } else {
+        why
+    };
     let prerequisites = regen.prerequisites();
     let list = |met: bool| {
         prerequisites

@@ -563,9 +563,19 @@ impl Regeneration {
             if dir == self.dir {
                 continue;
             }
-            let (why, headers) = match fs::read(dir.join(HEADERS)) {
-                Ok(recorded) => {
-                    let headers = PathBuf::from(std::ffi::OsString::from_vec(recorded));
+            // The headers it is for: recorded, or for an entry made before
+            // entries recorded them, the target of its overlay's `.config`.
+            let headers = match fs::read(dir.join(HEADERS)) {
+                Ok(recorded) => Some(PathBuf::from(std::ffi::OsString::from_vec(recorded))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    fs::read_link(dir.join("kdir/.config"))
+                        .ok()
+                        .and_then(|config| config.parent().map(Path::to_owned))
+                }
+                Err(_) => continue,
+            };
+            let (why, headers) = match headers {
+                Some(headers) => {
                     let why = match fs::read_to_string(headers.join(".config")) {
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                             "its headers are gone"
@@ -578,14 +588,14 @@ impl Regeneration {
                     };
                     (why, headers)
                 }
-                // Made before entries recorded their headers (under an older
-                // key): no headers map to it any more. Known to be superseded
-                // only when it is for the release just regenerated.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.is_older_entry(&dir) => (
+                // Neither: an entry of an older key scheme cut short before
+                // its overlay. Known to be superseded only when it is for the
+                // release just regenerated.
+                None if self.is_unfinished_old_entry(&dir) => (
                     "made for this release before entries recorded their headers, replaced by this one",
                     self.kdir.clone(),
                 ),
-                Err(_) => continue,
+                None => continue,
             };
             // Created if missing (entries older than the lock have none), so
             // a regeneration starting on the entry now is seen all the same.
@@ -610,9 +620,13 @@ impl Regeneration {
         }
     }
 
-    /// Whether `dir` is another entry of this release: `<release>-<key>`.
-    fn is_older_entry(&self, dir: &Path) -> bool {
-        dir != self.dir
+    /// Whether `dir` is another entry of this release (`<release>-<key>`)
+    /// that got as far as unpacking the source: not one whose regeneration
+    /// is only now taking its lock (nothing but the lock file in it yet).
+    fn is_unfinished_old_entry(&self, dir: &Path) -> bool {
+        [COMPLETE, "src", "kdir"]
+            .iter()
+            .any(|f| dir.join(f).exists())
             && dir
                 .file_name()
                 .and_then(|n| n.to_str())

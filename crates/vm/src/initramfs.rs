@@ -364,6 +364,62 @@ mod tests {
     }
 
     #[test]
+    fn kallsyms_ranges_end_at_the_next_address_and_never_guess() {
+        // A hand-written /proc/kallsyms: aliases, a name that another one
+        // starts with, a function with more aliases than grep's context, a
+        // module's symbol and the image's end.
+        let kallsyms = "\
+ffffffff81000000 T _stext
+ffffffff81000100 T mod_sysfs_setup
+ffffffff81000100 t mod_sysfs_setup_alias
+ffffffff81000180 T mod_sysfs_setup_more
+ffffffff81000200 T mempool_resize
+ffffffff81000200 t a1
+ffffffff81000200 t a2
+ffffffff81000200 t a3
+ffffffff81000300 T unrelated
+ffffffff81000400 T errname
+ffffffff81000500 T internal_create_group
+ffffffff81000540 T next_one
+ffffffff81000600 T _einittext
+ffffffff82000000 B _end
+ffffffffc0000000 t mod_sysfs_setup\t[other]
+";
+        let ranges = |text: &str, names: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("kallsyms"), text).unwrap();
+            std::fs::write(dir.path().join("lib.sh"), TEST_LIB).unwrap();
+            let out = std::process::Command::new("sh")
+                .current_dir(dir.path())
+                .arg("-c")
+                .arg(format!(
+                    ". ./lib.sh; KALLSYMS=./kallsyms RANGES=./ranges; kallsyms_ranges {names}"
+                ))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            std::fs::read_to_string(dir.path().join("ranges")).unwrap()
+        };
+        assert_eq!(
+            ranges(
+                kallsyms,
+                "mod_sysfs_setup mempool_resize internal_create_group missing"
+            ),
+            "mod_sysfs_setup ffffffff81000100 ffffffff81000180\n\
+             errname\n\
+             internal_create_group ffffffff81000500 ffffffff81000540\n\
+             text_top ffffffff81000600\n\
+             top ffffffff82000000\n"
+        );
+        // Without CONFIG_KALLSYMS_ALL there is no _end: the text's end stands in.
+        let text_only = kallsyms.replace("ffffffff82000000 B _end\n", "");
+        assert_eq!(
+            ranges(&text_only, "next_one"),
+            "errname\nnext_one ffffffff81000540 ffffffff81000600\ntext_top ffffffff81000600\n"
+        );
+    }
+
+    #[test]
     fn vermagic_copy_differs_in_the_release_and_the_flags() {
         let data = b"\0license=GPL\0vermagic=7.3.9 preempt mod_unload \0";
         let bad = with_other_vermagic(data, "7.3.9").unwrap();

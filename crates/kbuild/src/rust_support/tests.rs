@@ -366,12 +366,24 @@ fn a_regeneration_removes_only_the_entries_nothing_can_build_against() {
         Some(&t.path().join("removed")),
     );
     let unrecorded = entry("7.1.0+deb13-amd64-0123456789ab", None);
-    // Made for this release before entries recorded their headers.
+    // Made for this release before entries recorded their headers (and
+    // before they had a lock file), cut short with its source unpacked.
     let legacy = entry("7.3.4+deb13-amd64-fedcba987654", None);
-    // (and before entries had a lock file)
     std::fs::remove_file(legacy.join(LOCK)).unwrap();
+    std::fs::create_dir(legacy.join("src")).unwrap();
+    // The same, but only now taking its lock: a regeneration starting.
+    let starting = entry("7.3.4+deb13-amd64-aaaaaaaaaaaa", None);
     // Another release's name that starts with this one's.
     let longer = entry("7.3.4+deb13-amd64-rt-fedcba987654", None);
+    std::fs::create_dir(longer.join("src")).unwrap();
+    // Unrecorded but with an overlay: its `.config` names its headers, gone.
+    let overlaid = entry("6.9.0-old-bbbbbbbbbbbb", None);
+    std::fs::create_dir(overlaid.join("kdir")).unwrap();
+    std::os::unix::fs::symlink(
+        t.path().join("removed/.config"),
+        overlaid.join("kdir/.config"),
+    )
+    .unwrap();
     let busy = entry(
         "7.0.0+deb13-amd64-0123456789ab",
         Some(&t.path().join("removed")),
@@ -385,11 +397,11 @@ fn a_regeneration_removes_only_the_entries_nothing_can_build_against() {
 
     let said = std::cell::RefCell::new(Vec::new());
     current.prune_stale(&|l: &str| said.borrow_mut().push(l.to_owned()));
-    assert!(!upgraded.exists() && !gone.exists() && !legacy.exists());
+    assert!(!upgraded.exists() && !gone.exists() && !legacy.exists() && !overlaid.exists());
     assert!(unrecorded.exists() && busy.exists() && still_used.exists() && current.dir.exists());
-    assert!(longer.exists());
+    assert!(longer.exists() && starting.exists());
     let said = said.into_inner();
-    assert_eq!(said.len(), 3, "{said:?}");
+    assert_eq!(said.len(), 4, "{said:?}");
     assert!(said
         .iter()
         .any(|l| l.contains("made for this release before entries recorded their headers")));
