@@ -546,11 +546,12 @@ impl Regeneration {
         Ok((self.overlay(), tools.rustc))
     }
 
-    /// Removes the other entries of this cache whose headers are gone, or
-    /// now belong to another entry (a package upgrade that kept the release):
-    /// nothing can build against them any more; and an entry of this release
-    /// made before entries recorded their headers. Any other unrecorded
-    /// entry, and one locked by a regeneration, is left alone.
+    /// Removes the other entries of this cache whose headers (recorded, or
+    /// for an entry made before that record, its overlay's `.config` link)
+    /// are gone, or now belong to another entry (a package upgrade that kept
+    /// the release): nothing can build against them any more; and an
+    /// unrecorded entry of this release cut short before its overlay. Any
+    /// other unrecorded entry, and one locked by a regeneration, is left alone.
     fn prune_stale(&self, progress: &dyn Fn(&str)) {
         let Some(entries) = self.dir.parent() else {
             return;
