@@ -364,6 +364,41 @@ mod tests {
     }
 
     #[test]
+    fn the_guests_results_lines_are_what_the_host_parses() {
+        // lib.sh's own report, skip and clock lines, read back by the host's
+        // parser: every check found, in order, with its outcome and a time.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lib.sh"), TEST_LIB).unwrap();
+        let out = std::process::Command::new("sh")
+            .current_dir(dir.path())
+            .arg("-c")
+            .arg(
+                "exec 3>results; . ./lib.sh; clock_line; report ok 'a load'; \
+                 report fail 'b stats' \"expected '6', got '5'\"; skip 'c leaks' 'no kmemleak'",
+            )
+            .stdout(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = std::fs::read_to_string(dir.path().join("results")).unwrap();
+        let (tests, _) = crate::scenario::parse_results(&text);
+        let seen: Vec<_> = tests
+            .iter()
+            .map(|t| (t.number, t.name.as_str(), t.ok, t.detail.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (1, "a load", true, None),
+                (2, "b stats", false, Some("expected '6', got '5'")),
+                (3, "c leaks", true, Some("SKIP no kmemleak")),
+            ],
+            "{text}"
+        );
+        assert!(tests.iter().all(|t| t.centis.is_some()), "{text}");
+    }
+
+    #[test]
     fn kallsyms_ranges_end_at_the_next_address_and_never_guess() {
         // A hand-written /proc/kallsyms: aliases, a name that another one
         // starts with, a function with more aliases than grep's context, a
