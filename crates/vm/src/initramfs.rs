@@ -326,6 +326,17 @@ impl GuestImage {
 mod tests {
     use super::*;
 
+    /// Runs `script` with the host's `sh` in `dir`, `lib.sh` written there.
+    fn run_sh_with_lib(dir: &Path, script: &str) -> std::process::Output {
+        std::fs::write(dir.join("lib.sh"), TEST_LIB).unwrap();
+        std::process::Command::new("sh")
+            .current_dir(dir)
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap()
+    }
+
     /// The guest's `finish`, run by the host's shell with the guest's env
     /// file and library (kernel log, sync and reboot stubbed): its console
     /// line is the one the host waits for, the verdict goes to fd 3 first.
@@ -333,16 +344,11 @@ mod tests {
     fn the_guests_last_line_is_the_one_the_host_waits_for() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("env"), guest_env("c_mempool")).unwrap();
-        std::fs::write(dir.path().join("lib.sh"), TEST_LIB).unwrap();
-        let out = std::process::Command::new("sh")
-            .current_dir(dir.path())
-            .arg("-c")
-            .arg(
-                ". ./env; . ./lib.sh; dmesg() { :; }; sync() { :; }; reboot() { echo rebooted; }; \
-                 T=3; FAILED=1; SKIPPED=0; finish 3>results",
-            )
-            .output()
-            .unwrap();
+        let out = run_sh_with_lib(
+            dir.path(),
+            ". ./env; . ./lib.sh; dmesg() { :; }; sync() { :; }; reboot() { echo rebooted; }; \
+             T=3; FAILED=1; SKIPPED=0; finish 3>results",
+        );
         let console = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             console.lines().collect::<Vec<_>>(),
@@ -368,17 +374,11 @@ mod tests {
         // lib.sh's own report, skip and clock lines, read back by the host's
         // parser: every check found, in order, with its outcome and a time.
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("lib.sh"), TEST_LIB).unwrap();
-        let out = std::process::Command::new("sh")
-            .current_dir(dir.path())
-            .arg("-c")
-            .arg(
-                "exec 3>results; . ./lib.sh; clock_line; report ok 'a load'; \
-                 report fail 'b stats' \"expected '6', got '5'\"; skip 'c leaks' 'no kmemleak'",
-            )
-            .stdout(std::process::Stdio::null())
-            .output()
-            .unwrap();
+        let out = run_sh_with_lib(
+            dir.path(),
+            "exec 3>results; . ./lib.sh; clock_line; report ok 'a load'; \
+             report fail 'b stats' \"expected '6', got '5'\"; skip 'c leaks' 'no kmemleak'",
+        );
         assert!(out.status.success(), "{out:?}");
         let text = std::fs::read_to_string(dir.path().join("results")).unwrap();
         let (tests, _) = crate::scenario::parse_results(&text);
@@ -423,15 +423,12 @@ ffffffffc0000000 t mod_sysfs_setup\t[other]
         let ranges = |text: &str, names: &str| {
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join("kallsyms"), text).unwrap();
-            std::fs::write(dir.path().join("lib.sh"), TEST_LIB).unwrap();
-            let out = std::process::Command::new("sh")
-                .current_dir(dir.path())
-                .arg("-c")
-                .arg(format!(
+            let out = run_sh_with_lib(
+                dir.path(),
+                &format!(
                     ". ./lib.sh; KALLSYMS=./kallsyms RANGES=./ranges; kallsyms_ranges {names}"
-                ))
-                .output()
-                .unwrap();
+                ),
+            );
             assert!(out.status.success(), "{out:?}");
             std::fs::read_to_string(dir.path().join("ranges")).unwrap()
         };
