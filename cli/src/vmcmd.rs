@@ -267,10 +267,7 @@ pub fn run(
     if !slowest.is_empty() {
         let shown: Vec<String> = slowest
             .iter()
-            .map(|t| {
-                let cs = t.centis.unwrap_or_default();
-                format!("{}.{:02} s '{}'", cs / 100, cs % 100, t.name)
-            })
+            .map(|t| format!("{} s '{}'", t.seconds().unwrap_or_default(), t.name))
             .collect();
         println!(
             "[vm] slowest checks (guest time since the check before): {}",

@@ -68,8 +68,8 @@ pub fn junit(suite: &str, outcome: &RunOutcome) -> String {
             xml_escape(suite),
             xml_escape(&t.name)
         );
-        if let Some(cs) = t.centis {
-            let _ = write!(s, " time=\"{}.{:02}\"", cs / 100, cs % 100);
+        if let Some(seconds) = t.seconds() {
+            let _ = write!(s, " time=\"{seconds}\"");
         }
         if let Some(reason) = t.skip_reason() {
             let _ = writeln!(

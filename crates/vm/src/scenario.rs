@@ -164,6 +164,12 @@ pub struct TestResult {
 }
 
 impl TestResult {
+    /// Its time in seconds with two decimals (`12.34`), when it was timed.
+    pub fn seconds(&self) -> Option<String> {
+        self.centis
+            .map(|cs| format!("{}.{:02}", cs / 100, cs % 100))
+    }
+
     /// Why the check was skipped (TAP's `ok N - name # SKIP reason`): it could
     /// not run on this kernel. Skips are counted and shown, never dropped.
     pub fn skip_reason(&self) -> Option<&str> {
