@@ -158,6 +158,16 @@ const LOCK: &str = "lock";
 /// regeneration starts.
 const HEADERS: &str = "headers";
 
+/// An entry's lock file, created if missing (entries older than the lock
+/// have none).
+fn open_lock(path: &Path) -> std::io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
 /// An exclusive flock(2) on `file`, waiting for it or not: `Ok(false)` when
 /// another process holds it. A plain call, never nix's `Flock` guard: that
 /// unlocks on drop, which the children holding a copy of the descriptor
@@ -598,14 +608,9 @@ impl Regeneration {
                 ),
                 None => continue,
             };
-            // Created if missing (entries older than the lock have none), so
-            // a regeneration starting on the entry now is seen all the same.
-            let Ok(file) = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(dir.join(LOCK))
-            else {
+            // Created if missing, so a regeneration starting on the entry
+            // now is seen all the same.
+            let Ok(file) = open_lock(&dir.join(LOCK)) else {
                 continue;
             };
             if flock_exclusive(&file, false) != Ok(true) {
@@ -670,12 +675,7 @@ impl Regeneration {
             source,
         };
         let errno = |e: Errno| io(std::io::Error::from(e));
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let file = open_lock(&path).map_err(io)?;
         if !flock_exclusive(&file, false).map_err(errno)? {
             progress(&format!(
                 "{}: another mempoolctl is regenerating this kernel's Rust metadata (it holds {}); waiting for it",
