@@ -310,26 +310,13 @@ impl Regeneration {
                 install,
             );
         };
-        match (headers_version, dpkg_version(&package)) {
-            (Some(h), Some(s)) if h != s => Prerequisite::unmet(
-                id,
-                format!(
-                    "{package} is version {s} but the headers are {h}: the metadata must come from exactly the headers' source"
-                ),
-                install,
-            ),
-            (Some(h), Some(_)) => Prerequisite::met(
-                id,
-                format!("{} ({package} {h}, the headers' own version)", tarball.display()),
-            ),
-            _ => Prerequisite::met(
-                id,
-                format!(
-                    "{} (versions not checked: no package database entry; the symbol check after the regeneration decides)",
-                    tarball.display()
-                ),
-            ),
-        }
+        source_version_verdict(
+            &package,
+            &tarball,
+            headers_version.as_deref(),
+            dpkg_version(&package).as_deref(),
+            install,
+        )
     }
 
     /// The prerequisite, and the matching rustc when there is one.
@@ -1161,6 +1148,40 @@ fn disk_prerequisite(dir: &Path) -> Prerequisite {
 }
 
 /// The package that owns `path` (dpkg).
+/// The `kernel-source` verdict once the source `tarball` is found: the
+/// metadata must come from exactly the headers' source, so a `package` of
+/// another version than the headers' is refused with both versions. Without
+/// a package database entry on either side the versions are not compared.
+fn source_version_verdict(
+    package: &str,
+    tarball: &Path,
+    headers: Option<&str>,
+    source: Option<&str>,
+    install: String,
+) -> Prerequisite {
+    let id = "kernel-source";
+    match (headers, source) {
+        (Some(h), Some(s)) if h != s => Prerequisite::unmet(
+            id,
+            format!(
+                "{package} is version {s} but the headers are {h}: the metadata must come from exactly the headers' source"
+            ),
+            install,
+        ),
+        (Some(h), Some(_)) => Prerequisite::met(
+            id,
+            format!("{} ({package} {h}, the headers' own version)", tarball.display()),
+        ),
+        _ => Prerequisite::met(
+            id,
+            format!(
+                "{} (versions not checked: no package database entry; the symbol check after the regeneration decides)",
+                tarball.display()
+            ),
+        ),
+    }
+}
+
 fn headers_package(path: &Path) -> Option<String> {
     let out = Command::new("dpkg-query")
         .arg("-S")

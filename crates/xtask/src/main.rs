@@ -17,6 +17,8 @@ mod budget;
 mod checkcount;
 mod matrix;
 mod mirror;
+#[cfg(test)]
+mod readme_claims;
 mod run;
 mod stock;
 

@@ -53,12 +53,12 @@ const MEASURED_RELEASE: &str = "7.3.4+deb13-amd64";
 /// Besides the headers and the kernel image: kbuild runs `make`, and gcc-14
 /// (pulled in by the headers) runs `as` and `ld` from binutils, which the
 /// headers do not depend on.
-const BUILD_TOOLS: [&str; 2] = ["make", "binutils"];
+pub(crate) const BUILD_TOOLS: [&str; 2] = ["make", "binutils"];
 /// What a Debian 13 user installs for the Rust module on this kernel (README,
 /// "Rust on your distribution's kernel"), from trixie itself: its rustc is the
 /// one that built Debian's kernel. The kernel source (`linux-source-<series>`
 /// at the headers' own version) is added by version.
-const RUST_PATH: [&str; 13] = [
+pub(crate) const RUST_PATH: [&str; 13] = [
     "dkms",
     "rustc",
     "python3",

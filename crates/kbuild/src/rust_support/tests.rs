@@ -190,6 +190,53 @@ fn only_compiler_options_are_fatal_differences() {
 }
 
 #[test]
+fn a_source_of_another_version_than_the_headers_is_refused_with_both() {
+    let tarball = Path::new("/usr/src/linux-source-7.3.tar.xz");
+    let install = || "`apt-get install linux-source-7.3=7.3.4-1~bpo13+1`".to_owned();
+    // Versions as dpkg-query prints them for trixie-backports' packages.
+    let other = source_version_verdict(
+        "linux-source-7.3",
+        tarball,
+        Some("7.3.4-1~bpo13+1"),
+        Some("7.3.2-1~bpo13+1"),
+        install(),
+    );
+    assert_eq!(other.id, "kernel-source");
+    assert_eq!(
+        other.summary,
+        "linux-source-7.3 is version 7.3.2-1~bpo13+1 but the headers are 7.3.4-1~bpo13+1: \
+         the metadata must come from exactly the headers' source"
+    );
+    assert_eq!(other.fix.as_deref(), Some(install().as_str()));
+    let same = source_version_verdict(
+        "linux-source-7.3",
+        tarball,
+        Some("7.3.4-1~bpo13+1"),
+        Some("7.3.4-1~bpo13+1"),
+        install(),
+    );
+    assert_eq!(same.fix, None);
+    assert_eq!(
+        same.summary,
+        "/usr/src/linux-source-7.3.tar.xz (linux-source-7.3 7.3.4-1~bpo13+1, the headers' own version)"
+    );
+    // Headers not from a package (a hand-built tree): nothing to compare.
+    let unknown = source_version_verdict(
+        "linux-source-7.3",
+        tarball,
+        None,
+        Some("7.3.4-1~bpo13+1"),
+        install(),
+    );
+    assert_eq!(unknown.fix, None);
+    assert!(
+        unknown.summary.contains("versions not checked"),
+        "{}",
+        unknown.summary
+    );
+}
+
+#[test]
 fn a_second_regeneration_waits_for_the_first_and_then_finds_it_cached() {
     use nix::fcntl::{Flock, FlockArg};
     use std::sync::mpsc;
