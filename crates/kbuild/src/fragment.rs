@@ -70,6 +70,17 @@ impl Fragment {
         })
     }
 
+    /// `self` merged first, then `later`, whose assignments win (Kconfig's
+    /// rule for a repeated option, which `merge_config.sh` keeps).
+    pub fn overridden_by(self, later: Fragment) -> Fragment {
+        let mut wanted = self.wanted;
+        wanted.extend(later.wanted);
+        Fragment {
+            text: format!("{}\n{}", self.text, later.text),
+            wanted,
+        }
+    }
+
     /// The fragment as written.
     pub fn text(&self) -> &str {
         &self.text
@@ -139,6 +150,22 @@ mod tests {
         for bad in ["CONFIG_X = y", "CONFIG_=y", "CONFIG_lower=y"] {
             assert!(Fragment::parse(bad, "f").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_later_fragment_overrides_an_earlier_one() {
+        let base = Fragment::parse("CONFIG_A=y\nCONFIG_B=y\n", "base").unwrap();
+        let over = Fragment::parse("CONFIG_B=n\nCONFIG_C=y\n", "over").unwrap();
+        let both = base.overridden_by(over);
+        assert_eq!(
+            both.text(),
+            "CONFIG_A=y\nCONFIG_B=y\n\nCONFIG_B=n\nCONFIG_C=y\n"
+        );
+        assert!(both.missing_in("CONFIG_A=y\nCONFIG_C=y\n").is_empty());
+        assert_eq!(
+            both.missing_in("CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=y\n"),
+            vec!["CONFIG_B=n"]
+        );
     }
 
     #[test]

@@ -120,11 +120,24 @@ fn kernel(name: &str) -> Result<KernelBuild> {
     let spec = KernelSpec {
         name: name.to_owned(),
         source_tarball: KernelSpec::find_source("7.3")?,
-        fragment: Fragment::load(&repo_root().join(format!("config/kernel/{name}.fragment")))?,
+        fragment: fragment(name)?,
         toolchain: Toolchain::test_kernel(),
         cache_root: kbuild::cache_root(),
     };
     Ok(spec.ensure_built(jobs(), &|m| eprintln!("[xtask] {m}"))?)
+}
+
+/// `config/kernel/test.fragment`, and for any other kernel that fragment
+/// overridden by `<name>.fragment` (the lean kernel is the test kernel
+/// without its debugging tools): each option of the test kernel has one home.
+fn fragment(name: &str) -> Result<Fragment> {
+    let load =
+        |name: &str| Fragment::load(&repo_root().join(format!("config/kernel/{name}.fragment")));
+    let test = load("test")?;
+    Ok(match name {
+        "test" => test,
+        other => test.overridden_by(load(other)?),
+    })
 }
 
 /// Builds `module_dir` against `kernel`; `extra` are make variables.
@@ -167,6 +180,21 @@ fn static_mempoolctl() -> Result<PathBuf> {
     Ok(root.join("target/x86_64-unknown-linux-gnu/release/mempoolctl"))
 }
 
+/// Runs `work` while the static mempoolctl builds, which needs neither the
+/// provisioned packages nor a kernel: on a fresh machine it compiles while apt
+/// downloads (the cores idle), then beside the kernel build (whose make leaves
+/// jobs waiting on the linker at times).
+fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, PathBuf)> {
+    std::thread::scope(|s| {
+        let ctl = s.spawn(|| phase("static mempoolctl", static_mempoolctl));
+        let done = work();
+        let ctl = ctl
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the static mempoolctl build panicked")));
+        Ok((done?, ctl?))
+    })
+}
+
 struct Parts {
     kernel: KernelBuild,
     /// `rust_mempool.ko` and `c_mempool.ko`.
@@ -178,18 +206,10 @@ struct Parts {
 /// Builds everything against `kernel`; the modules in `module_root`
 /// (`module/` and `module/c/` under it).
 fn prepare_with(kernel: impl FnOnce() -> Result<KernelBuild>, module_root: &Path) -> Result<Parts> {
-    phase("provision", provision)?;
-    // The static binary needs no kernel: it builds while the kernel does
-    // (a cold kernel build leaves make's jobs waiting on the linker at times).
-    let (kernel, ctl) = std::thread::scope(|s| {
-        let ctl = s.spawn(|| phase("static mempoolctl", static_mempoolctl));
-        let kernel = phase("kernel", kernel);
-        let ctl = ctl
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the static mempoolctl build panicked")));
-        (kernel, ctl)
-    });
-    let (kernel, ctl) = (kernel?, ctl?);
+    let (kernel, ctl) = beside_static_mempoolctl(|| {
+        phase("provision", provision)?;
+        phase("kernel", kernel)
+    })?;
     let rust_ko = phase("module build (rust)", || {
         build_module(&kernel, &module_root.join("module"), &[])
     })?;
@@ -929,8 +949,7 @@ fn test() -> Result<()> {
 /// module built there, then the README's table.
 fn run_matrix() -> Result<()> {
     let started = Instant::now();
-    phase("provision", provision)?;
-    let ctl = phase("static mempoolctl", static_mempoolctl)?;
+    let ((), ctl) = beside_static_mempoolctl(|| phase("provision", provision))?;
     let trixie = stock_parts(&ctl)?;
     let cells = phase("the matrix's chroots, headers, images and builds", || {
         Ok(matrix::prepare(&ctl, &repo_root(), &trixie))
@@ -1154,8 +1173,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Task::Stock => {
-            phase("provision", provision)?;
-            let ctl = phase("static mempoolctl", static_mempoolctl)?;
+            let ((), ctl) = beside_static_mempoolctl(|| phase("provision", provision))?;
             let parts = stock_parts(&ctl)?;
             let mut codes = Vec::new();
             for flavor in ["rust", "c"] {
