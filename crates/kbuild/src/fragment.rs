@@ -81,6 +81,16 @@ impl Fragment {
         }
     }
 
+    /// Every option it sets, with its value (`n` for "is not set").
+    pub fn assignments(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.wanted.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The value it sets `name` to, if it sets it.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.wanted.get(name).map(String::as_str)
+    }
+
     /// The fragment as written.
     pub fn text(&self) -> &str {
         &self.text

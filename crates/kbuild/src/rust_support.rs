@@ -1147,7 +1147,6 @@ fn disk_prerequisite(dir: &Path) -> Prerequisite {
     }
 }
 
-/// The package that owns `path` (dpkg).
 /// The `kernel-source` verdict once the source `tarball` is found: the
 /// metadata must come from exactly the headers' source, so a `package` of
 /// another version than the headers' is refused with both versions. Without
@@ -1182,6 +1181,7 @@ fn source_version_verdict(
     }
 }
 
+/// The package that owns `path` (dpkg).
 fn headers_package(path: &Path) -> Option<String> {
     let out = Command::new("dpkg-query")
         .arg("-S")

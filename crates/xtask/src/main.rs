@@ -115,7 +115,7 @@ fn test_kernel() -> Result<KernelBuild> {
     kernel("test")
 }
 
-/// The kernel built from `config/kernel/<name>.fragment`, cached.
+/// The kernel built from [`fragment`]`(name)`, cached.
 fn kernel(name: &str) -> Result<KernelBuild> {
     let spec = KernelSpec {
         name: name.to_owned(),
@@ -181,9 +181,9 @@ fn static_mempoolctl() -> Result<PathBuf> {
 }
 
 /// Runs `work` while the static mempoolctl builds, which needs neither the
-/// provisioned packages nor a kernel: on a fresh machine it compiles while apt
-/// downloads (the cores idle), then beside the kernel build (whose make leaves
-/// jobs waiting on the linker at times).
+/// provisioned packages nor a kernel: on a fresh machine it overlaps
+/// provisioning (apt's downloads leave the cores idle; its `cargo install
+/// bindgen-cli` competes for them), then the kernel build.
 fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, PathBuf)> {
     std::thread::scope(|s| {
         let ctl = s.spawn(|| phase("static mempoolctl", static_mempoolctl));
@@ -191,7 +191,21 @@ fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, P
         let ctl = ctl
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the static mempoolctl build panicked")));
-        Ok((done?, ctl?))
+        match (done, ctl) {
+            (Ok(done), Ok(ctl)) => Ok((done, ctl)),
+            // apt may have replaced a compiler or C library file while cargo
+            // linked: once provisioning is done, one more try says for sure.
+            (Ok(done), Err(e)) => {
+                eprintln!("[xtask] the static mempoolctl build failed during provisioning ({e:#}); building it again");
+                Ok((done, phase("static mempoolctl", static_mempoolctl)?))
+            }
+            (Err(e), ctl) => {
+                if let Err(c) = ctl {
+                    eprintln!("[xtask] the static mempoolctl build failed too: {c:#}");
+                }
+                Err(e)
+            }
+        }
     })
 }
 
@@ -1211,6 +1225,44 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_lean_kernel_turns_off_every_debugging_tool_of_the_test_kernel() {
+        // What the benchmarks keep: failslab for the reserve path, and what
+        // distribution kernels have too.
+        const KEPT: [&str; 7] = [
+            "CONFIG_DEBUG_KERNEL",
+            "CONFIG_DEBUG_FS",
+            "CONFIG_SLUB_TINY",
+            "CONFIG_SLUB_DEBUG",
+            "CONFIG_FAULT_INJECTION",
+            "CONFIG_FAILSLAB",
+            "CONFIG_FAULT_INJECTION_DEBUG_FS",
+        ];
+        let test = fragment("test").unwrap();
+        let lean = fragment("lean").unwrap();
+        let tools = test
+            .text()
+            .split("# Tools that make module bugs visible.")
+            .nth(1)
+            .expect("the test fragment's tools section");
+        let tools = Fragment::parse(tools, "test.fragment's tools").unwrap();
+        let mut checked = 0;
+        for (name, value) in tools.assignments() {
+            if value == "n" || KEPT.contains(&name) {
+                continue;
+            }
+            checked += 1;
+            assert_eq!(
+                lean.value(name),
+                Some("n"),
+                "test.fragment sets {name}={value}: lean.fragment must turn it off, or this test keep it by name"
+            );
+        }
+        // KASAN and its mode, kmemleak, allocation profiling and its default,
+        // the stack filter, lockdep, the unwinder, atomic-sleep checks.
+        assert_eq!(checked, 9);
+    }
 
     #[test]
     fn sums_cargo_test_result_lines() {
