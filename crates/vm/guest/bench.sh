@@ -21,9 +21,14 @@ measure uptime_at_scenario_cs "$(now_cs)"
 # --- in the kernel: both twins loaded, the same object size, alternating rounds
 check "load rust_mempool" insmod $RUST_KO min_nr=6 object_size=10240
 check "load c_mempool" insmod $C_KO min_nr=6 object_size=10240
+# twins_in_round R: the two modules, the one that goes first alternating with
+# the round, so neither twin always runs right after the other's bench.
+twins_in_round() {
+	if [ $(($1 % 2)) -eq 0 ]; then echo rust_mempool c_mempool; else echo c_mempool rust_mempool; fi
+}
 r=0
 while [ $r -lt $ROUNDS ]; do
-	for m in rust_mempool c_mempool; do
+	for m in $(twins_in_round $r); do
 		# A round's sample: its median chunk (ns per pair); none from a failed run,
 		# whose files still hold the run before.
 		if echo $PAIRS >/sys/kernel/$m/bench; then
@@ -47,7 +52,7 @@ check "failslab on both caches" sh -c "
 	echo 100 > $FS/probability"
 r=0
 while [ $r -lt $ROUNDS ]; do
-	for m in rust_mempool c_mempool; do
+	for m in $(twins_in_round $r); do
 		if echo $PAIRS >/sys/kernel/$m/bench_mempool; then
 			read -r ns </sys/kernel/$m/bench_mempool_only_median_ns
 			measure "$m.reserve_ns" "$ns"
