@@ -5,18 +5,15 @@ measure() {
 	echo "# measure $1=$2" >&3
 }
 
-# Centiseconds since boot (busybox has no nanosecond clock; loops are long enough).
-now_cs() {
-	read up _ </proc/uptime
-	echo "${up%.*}${up#*.}"
-}
 
 RUST_KO=/lib/modules/$RELEASE/extra/rust_mempool.ko
 C_KO=/lib/modules/$RELEASE/extra/c_mempool.ko
 ROUNDS=${BENCH_ROUNDS:-5}
 PAIRS=${BENCH_PAIRS:-200000}
 CYCLES=${BENCH_CYCLES:-100}
-measure uptime_at_scenario_cs "$(now_cs)"
+# Centiseconds since boot (busybox has no nanosecond clock; loops are long enough).
+uptime_cs
+measure uptime_at_scenario_cs "$UPTIME_CS"
 
 # --- in the kernel: both twins loaded, the same object size, alternating rounds
 check "load rust_mempool" insmod $RUST_KO min_nr=6 object_size=10240
@@ -71,14 +68,16 @@ check "unload both" sh -c "rmmod rust_mempool && rmmod c_mempool"
 # extra process per round) and report the time per round in microseconds;
 # a failed round fails the run and leaves no figure (it timed a failure).
 per_cycle() {
-	t0=$(now_cs)
+	uptime_cs
+	t0=$UPTIME_CS
 	i=0
 	failed=0
 	while [ $i -lt $CYCLES ]; do
 		eval "$2" || failed=$((failed + 1))
 		i=$((i + 1))
 	done
-	t1=$(now_cs)
+	uptime_cs
+	t1=$UPTIME_CS
 	if [ $failed -eq 0 ]; then
 		measure "$1" $(((t1 - t0) * 10000 / CYCLES))
 	else

@@ -412,7 +412,15 @@ figure() {
 # uptime_cs: UPTIME_CS set to the time since boot in hundredths of a second.
 uptime_cs() {
 	read -r UPTIME_CS _ </proc/uptime
-	UPTIME_CS=${UPTIME_CS%.*}${UPTIME_CS#*.}
+	centiseconds "$UPTIME_CS"
+}
+
+# centiseconds SECONDS: UPTIME_CS set to SECONDS ("0.97", /proc/uptime's two
+# decimals) in hundredths, as a plain decimal. Gluing the digits ("097")
+# would be octal to $(( )): a syntax error that ends this shell, PID 1,
+# whenever a check ran in the first second of a fast boot.
+centiseconds() {
+	UPTIME_CS=$((${1%.*} * 100 + 1${1#*.} - 100))
 }
 
 # sleep_until CS: sleeps until the uptime reaches CS hundredths of a second.

@@ -369,6 +369,32 @@ mod tests {
         );
     }
 
+    /// /proc/uptime's text to hundredths, in the arithmetic the guest does
+    /// with it (`timed`, `sleep_until`): a boot's first second too, whose
+    /// digits start with 0 and were octal to the shell, a syntax error that
+    /// ended PID 1 on a fast machine (seen on the lean kernel at 0.97 s).
+    #[test]
+    fn the_guests_clock_reads_its_first_second_as_decimal() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_sh_with_lib(
+            dir.path(),
+            ". ./lib.sh; for u in 0.97 0.08 0.00 1.05 12.90 3601.99; do \
+             centiseconds $u; echo \"$u $UPTIME_CS $((UPTIME_CS / 100))\"; done",
+        );
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(),
+            [
+                "0.97 97 0",
+                "0.08 8 0",
+                "0.00 0 0",
+                "1.05 105 1",
+                "12.90 1290 12",
+                "3601.99 360199 3601"
+            ]
+        );
+    }
+
     #[test]
     fn the_guests_results_lines_are_what_the_host_parses() {
         // lib.sh's own report, skip and clock lines, read back by the host's
