@@ -383,7 +383,9 @@ mod tests {
         );
         assert!(out.status.success(), "{out:?}");
         assert_eq!(
-            String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(),
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .collect::<Vec<_>>(),
             [
                 "0.97 97 0",
                 "0.08 8 0",
