@@ -411,6 +411,8 @@ figure() {
 
 # uptime_cs: UPTIME_CS set to the time since boot in hundredths of a second.
 uptime_cs() {
+	# 0 where there is no /proc (cargo xtask count-checks' sandbox).
+	UPTIME_CS=0.00
 	read -r UPTIME_CS _ </proc/uptime
 	centiseconds "$UPTIME_CS"
 }
