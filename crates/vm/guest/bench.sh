@@ -5,13 +5,11 @@ measure() {
 	echo "# measure $1=$2" >&3
 }
 
-
 RUST_KO=/lib/modules/$RELEASE/extra/rust_mempool.ko
 C_KO=/lib/modules/$RELEASE/extra/c_mempool.ko
 ROUNDS=${BENCH_ROUNDS:-5}
 PAIRS=${BENCH_PAIRS:-200000}
 CYCLES=${BENCH_CYCLES:-100}
-# Centiseconds since boot (busybox has no nanosecond clock; loops are long enough).
 uptime_cs
 measure uptime_at_scenario_cs "$UPTIME_CS"
 
@@ -64,6 +62,8 @@ check "failslab off" sh -c "echo 0 > $FS/probability && echo 0 > /sys/kernel/sla
 check "unload both" sh -c "rmmod rust_mempool && rmmod c_mempool"
 
 # --- userspace: mempoolctl against the plain tools, same .ko, same loop
+# Timed in hundredths of a second (busybox has no finer clock; the loops are
+# long enough).
 # per_cycle NAME CMDS: run the shell commands CMDS $CYCLES times (eval: no
 # extra process per round) and report the time per round in microseconds;
 # a failed round fails the run and leaves no figure (it timed a failure).

@@ -288,7 +288,12 @@ check_elements() {
 		skip "$1" "allocation profiling is not on in this kernel (CONFIG_MEM_ALLOC_PROFILING and vm.mem_profiling=1: the test kernel has both)"
 		return 0
 	fi
+	_slot=0
 	read -r _slot <$SLAB/slab_size
+	if [ "$_slot" -le 0 ]; then
+		report fail "$1" "no slot size in $SLAB/slab_size"
+		return 0
+	fi
 	read -r _curr <$SYSFS/curr_nr
 	read -r _used <$SYSFS/in_use
 	_elements=0
@@ -414,13 +419,14 @@ uptime_cs() {
 	# 0 where there is no /proc (cargo xtask count-checks' sandbox).
 	UPTIME_CS=0.00
 	read -r UPTIME_CS _ </proc/uptime
-	centiseconds "$UPTIME_CS"
+	centiseconds "${UPTIME_CS:-0.00}"
 }
 
 # centiseconds SECONDS: UPTIME_CS set to SECONDS ("0.97", /proc/uptime's two
 # decimals) in hundredths, as a plain decimal. Gluing the digits ("097")
 # would be octal to $(( )): a syntax error that ends this shell, PID 1,
-# whenever a check ran in the first second of a fast boot.
+# whenever `timed` (a scenario's start, `finish`) or another clock sum ran in
+# the first second of a fast boot.
 centiseconds() {
 	UPTIME_CS=$((${1%.*} * 100 + 1${1#*.} - 100))
 }
