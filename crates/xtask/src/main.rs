@@ -401,6 +401,13 @@ fn run_bench(boots: usize) -> Result<()> {
             .output()
             .context("running mempoolctl vm")?;
             let text = String::from_utf8_lossy(&out.stdout);
+            // A boot that failed (a panic ends it early) would time a failure.
+            if !out.status.success() {
+                bail!(
+                    "a boot scenario under {accel} failed ({}):\n{text}",
+                    out.status
+                );
+            }
             let secs = text
                 .split(" s boot-to-verdict")
                 .next()
