@@ -14,6 +14,9 @@ uptime_cs
 measure uptime_at_scenario_cs "$UPTIME_CS"
 
 # --- in the kernel: both twins loaded, the same object size, alternating rounds
+# Every bench call on CPU 0, so both twins time the same CPU's slabs: unpinned,
+# the twins' ratio swung from 0.50x to 1.63x between runs, pinned 0.93x-1.13x.
+taskset -p 1 $$ >/dev/null
 check "load rust_mempool" insmod $RUST_KO min_nr=6 object_size=10240
 check "load c_mempool" insmod $C_KO min_nr=6 object_size=10240
 # twins_in_round R: the two modules, the one that goes first alternating with
