@@ -5,11 +5,18 @@
 use std::path::Path;
 use vm::scenario::Scenario;
 
+/// The README as written.
+fn readme_text() -> String {
+    std::fs::read_to_string(super::repo_root().join("README.md")).expect("README.md")
+}
+
 /// The README with every run of whitespace made one space, so a claim may
 /// wrap anywhere.
 fn readme() -> String {
-    let text = std::fs::read_to_string(super::repo_root().join("README.md")).expect("README.md");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    readme_text()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn assert_claims(claim: &str) {
@@ -18,7 +25,7 @@ fn assert_claims(claim: &str) {
 
 #[test]
 fn the_debian_commands_install_every_package_the_stock_suite_installs() {
-    let text = std::fs::read_to_string(super::repo_root().join("README.md")).expect("README.md");
+    let text = readme_text();
     let section = text
         .split("\n## Rust on your distribution's kernel")
         .nth(1)
