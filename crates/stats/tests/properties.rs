@@ -60,31 +60,62 @@ fn parse_u64_reads_what_sysfs_prints_and_nothing_else() {
     }
 }
 
-/// A second, differential check over many strings near the accepted
-/// language: the documented rule written out again (the table above is the
-/// oracle; this catches what a table misses).
-fn reference_u64(text: &str) -> Option<u64> {
-    let t = text.strip_suffix('\n').unwrap_or(text);
-    if t.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for b in t.bytes() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(n)
+/// Text sysfs prints for `n` (`%llu\n`), or could be read as: zero-padded,
+/// or without its newline.
+fn printed(n: u64, zeros: usize, newline: bool) -> String {
+    format!(
+        "{}{n}{}",
+        "0".repeat(zeros),
+        if newline { "\n" } else { "" }
+    )
 }
 
-/// Strings near the accepted language: digits, signs, spaces, newlines, hex.
-fn numberish() -> impl Strategy<Value = String> {
+/// A number and a text sysfs could hold for it.
+fn a_number() -> impl Strategy<Value = (u64, String)> {
+    (any::<u64>(), 0usize..4, any::<bool>()).prop_map(|(n, zeros, nl)| (n, printed(n, zeros, nl)))
+}
+
+/// Texts that hold no number, each made so by construction rather than by a
+/// second parser: a printed number with one character that is no digit
+/// inserted among its digits (a newline at the end being the one allowed),
+/// numbers above `u64::MAX`, and any text with a character that is neither a
+/// digit nor a newline.
+fn not_a_number() -> impl Strategy<Value = String> {
+    // Mostly ASCII (signs, spaces, hex and other letters), whose neighbours a
+    // lenient parser might accept; any other character too.
+    let intruder = prop_oneof![
+        3 => "[ -/:-~\t\r\n]".prop_map(|s| s.chars().next().unwrap_or(' ')),
+        1 => any::<char>().prop_filter("no digit", |c| !c.is_ascii_digit()),
+    ];
     prop_oneof![
-        "[0-9]{0,22}\n?",
-        "[0-9 +\\-x\n\tA-F_.]{0,24}",
-        "[0-9]{1,20}\n[0-9\n]{0,3}",
-        any::<String>(),
+        (
+            any::<u64>(),
+            any::<bool>(),
+            intruder,
+            any::<prop::sample::Index>()
+        )
+            .prop_filter_map("the one allowed newline", |(n, newline, c, at)| {
+                let mut t = n.to_string();
+                let i = at.index(t.len() + 1);
+                if c == '\n' && i == t.len() && !newline {
+                    return None;
+                }
+                t.insert(i, c);
+                if newline {
+                    t.push('\n');
+                }
+                Some(t)
+            }),
+        Just(String::new()),
+        Just("\n".to_owned()),
+        (1u128..=u128::from(u64::MAX), any::<bool>()).prop_map(|(extra, nl)| format!(
+            "{}{}",
+            u128::from(u64::MAX) + extra,
+            if nl { "\n" } else { "" }
+        )),
+        any::<String>().prop_filter("a character sysfs never prints in a number", |s| {
+            s.chars().any(|c| !c.is_ascii_digit() && c != '\n')
+        }),
     ]
 }
 
@@ -188,14 +219,13 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn parse_u64_round_trips_every_u64(n in any::<u64>(), newline in any::<bool>(), zeros in 0usize..4) {
-        let text = format!("{}{n}{}", "0".repeat(zeros), if newline { "\n" } else { "" });
+    fn parse_u64_round_trips_every_u64((n, text) in a_number()) {
         prop_assert_eq!(parse_u64(&text), Some(n));
     }
 
     #[test]
-    fn parse_u64_agrees_with_the_documented_rule_near_the_language(text in numberish()) {
-        prop_assert_eq!(parse_u64(&text), reference_u64(&text), "{:?}", text);
+    fn parse_u64_rejects_a_number_with_anything_else_in_it(text in not_a_number()) {
+        prop_assert_eq!(parse_u64(&text), None, "{:?}", text);
     }
 
     #[test]
@@ -257,7 +287,7 @@ proptest! {
     fn read_stats_names_the_file_with_garbage(
         numbers in any::<[u64; 10]>(),
         which in 0usize..10,
-        garbage in numberish().prop_filter("must be no number", |s| reference_u64(s).is_none()),
+        garbage in not_a_number(),
     ) {
         let t = scratch();
         write_module(t.path(), &numbers, None, "rust_mempool");
@@ -277,7 +307,7 @@ proptest! {
         numbers in any::<[u64; 10]>(),
         b in any_bench(),
         which in 0usize..7,
-        garbage in numberish().prop_filter("must be no number", |s| reference_u64(s).is_none()),
+        garbage in not_a_number(),
     ) {
         let t = scratch();
         write_module(t.path(), &numbers, Some(&b), "rust_mempool");
@@ -295,39 +325,43 @@ proptest! {
     }
 
     #[test]
-    fn read_stats_never_panics_on_any_file_contents(
-        contents in proptest::collection::vec(prop_oneof![any::<String>(), "[0-9]{1,3}\n?", Just("none\n".to_owned())], 11),
+    fn read_stats_reads_every_file_or_names_one_it_cannot(
+        contents in proptest::collection::vec(prop_oneof![
+            a_number().prop_map(|(n, t)| (Some(n), t)),
+            not_a_number().prop_map(|t| (None, t)),
+        ], 11),
         cache in "[^/\u{0}]{0,12}",
     ) {
         // `cache` has no '/': the slab directory stays inside the temporary root.
-        let contents: Vec<String> = contents.into_iter().chain([cache]).collect();
         let t = scratch();
         write_module(t.path(), &[0; 10], None, "unused");
         let dir = t.path().join("sys/kernel/rust_mempool");
-        let names = NUMBER_FILES.iter().chain(&["bench_pairs", "cache_name"]);
-        for (name, text) in names.zip(&contents) {
+        let names: Vec<&str> = NUMBER_FILES.iter().copied().chain(["bench_pairs"]).collect();
+        for (name, (_, text)) in names.iter().zip(&contents) {
             fs::write(dir.join(name), text).unwrap();
         }
+        fs::write(dir.join("cache_name"), &cache).unwrap();
+        let want: Vec<Option<u64>> = contents.iter().map(|(n, _)| *n).collect();
         match read_stats(t.path(), "rust_mempool") {
             Ok(s) => {
                 // Accepted only if every number file holds a number, read as such.
-                let want: Vec<Option<u64>> = contents[..10].iter().map(|t| reference_u64(t)).collect();
+                prop_assert!(want.iter().all(Option::is_some), "accepted {:?}", contents);
                 let m = &s.module;
                 let got = [
                     m.min_nr, m.curr_nr, m.object_size, m.cache_object_size, m.in_use,
                     m.alloc_total, m.free_total, m.alloc_failed, m.reserve_served, m.reserve_refilled,
                 ];
-                prop_assert_eq!(want, got.map(Some).to_vec());
-                prop_assert_eq!(&m.cache_name, contents[11].trim_end());
+                prop_assert_eq!(&want[..10], &got.map(Some)[..]);
+                prop_assert_eq!(&m.cache_name, cache.trim_end());
                 // The other bench files hold zeros: a run shows only if pairs is set.
-                let pairs = reference_u64(&contents[10]);
-                prop_assert_eq!(m.bench.map(|b| b.pairs), pairs.filter(|p| *p != 0));
+                prop_assert_eq!(m.bench.map(|b| b.pairs), want[10].filter(|p| *p != 0));
             }
             Err(StatsError::Parse { path, found, .. }) => {
+                // Refused only for a file that holds no number, named with what it holds.
                 let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-                let i = NUMBER_FILES.iter().chain(&["bench_pairs", "cache_name"])
-                    .position(|n| *n == name).unwrap();
-                prop_assert_eq!(&found, &contents[i]);
+                let i = names.iter().position(|n| *n == name).unwrap();
+                prop_assert_eq!(want[i], None, "{} holds a number but was refused", name);
+                prop_assert_eq!(&found, &contents[i].1);
             }
             Err(e) => prop_assert!(false, "unexpected error {}", e),
         }
