@@ -172,7 +172,12 @@ fn main() {
     }
     let cli = Cli::parse();
     let ui = Ui {
-        level: if cli.quiet { -1 } else { cli.verbose as i8 },
+        // clap counts -v up to 255; any count past i8's range is still verbose.
+        level: if cli.quiet {
+            -1
+        } else {
+            i8::try_from(cli.verbose).unwrap_or(i8::MAX)
+        },
     };
     match run(cli, ui) {
         Ok(code) => std::process::exit(code),

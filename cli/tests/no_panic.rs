@@ -135,3 +135,23 @@ fn a_watch_of_zero_samples_is_a_usage_error() {
         "{err}"
     );
 }
+
+#[test]
+fn any_number_of_v_flags_is_verbose() {
+    let root = tempfile::tempdir().unwrap();
+    for count in [1, 127, 128, 300] {
+        let flags = format!("-{}", "v".repeat(count));
+        let out = mempoolctl()
+            .arg(&flags)
+            .arg("--root")
+            .arg(root.path())
+            .arg("doctor")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("kernel build dir checked:"),
+            "{count} times -v: {err}"
+        );
+    }
+}
