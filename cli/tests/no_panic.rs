@@ -1,4 +1,5 @@
-//! Inputs a user can give that once panicked: each must end in a clear error.
+//! Inputs a user can give that once panicked or misled: each must end in a clear
+//! error that names the fix.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -154,4 +155,48 @@ fn any_number_of_v_flags_is_verbose() {
             "{count} times -v: {err}"
         );
     }
+}
+
+#[test]
+fn build_without_a_kernel_tree_points_at_the_vm_and_the_cached_test_kernel() {
+    let kdir = tempfile::tempdir().unwrap();
+    let build = |cache: &std::path::Path| {
+        stderr_of(
+            mempoolctl()
+                .env("MEMPOOLCTL_CACHE", cache)
+                .args(["--flavor", "c", "build", "--kdir"])
+                .arg(kdir.path()),
+            1,
+        )
+    };
+    // No test kernel cached: how to get one.
+    let empty = tempfile::tempdir().unwrap();
+    let err = build(empty.path());
+    assert!(
+        err.contains(&format!(
+            "{} is not a kernel build directory (no .config)",
+            kdir.path().display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("`cargo xtask kernel`"), "{err}");
+    assert!(
+        err.contains("then `mempoolctl build --kdir <that directory>` and `mempoolctl vm`"),
+        "{err}"
+    );
+    assert!(!err.contains("os error"), "{err}");
+    // A complete cached test kernel (the layout kbuild writes): named.
+    let cache = tempfile::tempdir().unwrap();
+    let tree = cache.path().join("kernels/0123456789abcdef");
+    std::fs::create_dir_all(tree.join("out")).unwrap();
+    std::fs::write(tree.join("name"), "test\n").unwrap();
+    std::fs::write(tree.join("mempoolctl-complete"), "").unwrap();
+    let err = build(cache.path());
+    assert!(
+        err.contains(&format!(
+            "`mempoolctl build --kdir {}` (the cached test kernel), then `mempoolctl vm`",
+            tree.join("out").display()
+        )),
+        "{err}"
+    );
 }

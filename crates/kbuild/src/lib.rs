@@ -41,8 +41,13 @@ pub enum BuildError {
     NoSource { pattern: String },
     #[error("kernel config lacks options the fragment asks for: {missing:?} (the toolchain or a dependency refused them; see {log})")]
     ConfigMissing { missing: Vec<String>, log: PathBuf },
-    #[error("{} is not a kernel build directory (no {missing}): install the headers for this kernel (`apt-get install linux-headers-$(uname -r)`), or build for the VM's test kernel with --kdir \"$(cargo xtask kernel)\" (mempoolctl doctor tells which)", dir.display())]
-    NotKernelDir { dir: PathBuf, missing: &'static str },
+    #[error("{} is not a kernel build directory (no {missing}): install the headers for this kernel (`apt-get install linux-headers-$(uname -r)`; mempoolctl doctor tells which), or test in a VM: {}", dir.display(), vm_route(test_kernel.as_deref()))]
+    NotKernelDir {
+        dir: PathBuf,
+        missing: &'static str,
+        /// The newest cached test kernel's build directory, if any.
+        test_kernel: Option<PathBuf>,
+    },
     #[error("the module build produced no .ko in {dir}")]
     NoModule { dir: PathBuf },
     #[error("{} was built for {built_for:?} but {kdir} is {kernel:?}: stale headers or a mixed-up build dir; run `make -C {kdir} M=<module dir> clean` and build again", ko.display(), kdir = kdir.display())]
@@ -71,15 +76,37 @@ pub enum BuildError {
     NoRustSupport { kdir: PathBuf, reason: String },
 }
 
+/// How to build for the VM instead: against `test_kernel` (a cached test
+/// kernel's build directory) when there is one.
+fn vm_route(test_kernel: Option<&Path>) -> String {
+    match test_kernel {
+        Some(out) => format!(
+            "`mempoolctl build --kdir {}` (the cached test kernel), then `mempoolctl vm`",
+            out.display()
+        ),
+        None => "build the test kernel once (`cargo xtask kernel` in the mempoolctl checkout \
+                 installs what it needs and prints its build directory), then \
+                 `mempoolctl build --kdir <that directory>` and `mempoolctl vm`"
+            .to_owned(),
+    }
+}
+
+/// `dir` lacks `missing`: no kernel build directory. The error names the
+/// cached test kernel, if there is one, as the way to build for the VM.
+fn not_kernel_dir(dir: &Path, missing: &'static str) -> BuildError {
+    BuildError::NotKernelDir {
+        dir: dir.to_owned(),
+        missing,
+        test_kernel: newest_cached_build("test").ok(),
+    }
+}
+
 /// A file of a kernel tree: absent, the tree is no kernel build directory;
 /// present but unreadable, the read error says why.
 fn read_tree_file(dir: &Path, name: &'static str) -> Result<String, BuildError> {
     let path = dir.join(name);
     fs::read_to_string(&path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => BuildError::NotKernelDir {
-            dir: dir.to_owned(),
-            missing: name,
-        },
+        std::io::ErrorKind::NotFound => not_kernel_dir(dir, name),
         _ => BuildError::Io {
             what: format!("reading {}", path.display()),
             source,
@@ -218,9 +245,14 @@ impl KernelBuild {
 /// `lean`); caches from before roles count as `test`. `Err` names the
 /// directory searched.
 pub fn newest_cached_kernel(role: &str) -> Result<PathBuf, PathBuf> {
+    newest_cached_build(role).map(|out| out.join(BZIMAGE_IN_TREE))
+}
+
+/// The build (`O=`) directory of that kernel: what `--kdir` takes.
+fn newest_cached_build(role: &str) -> Result<PathBuf, PathBuf> {
     let dir = cache_root().join("kernels");
     match complete_kernels(&dir, role).pop() {
-        Some(newest) => Ok(newest.join("out").join(BZIMAGE_IN_TREE)),
+        Some(newest) => Ok(newest.join("out")),
         None => Err(dir),
     }
 }
@@ -401,10 +433,7 @@ pub fn build_module(
 ) -> Result<Vec<PathBuf>, BuildError> {
     for missing in ["Makefile", ".config"] {
         if !kdir.join(missing).exists() {
-            return Err(BuildError::NotKernelDir {
-                dir: kdir.to_owned(),
-                missing,
-            });
+            return Err(not_kernel_dir(kdir, missing));
         }
     }
     let module_dir = module_dir
