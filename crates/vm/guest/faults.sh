@@ -24,17 +24,17 @@ check_refused "mempoolctl load --min-nr -1: usage error" 2 "unexpected argument 
 check_refused "mempoolctl load --min-nr abc: usage error" 2 "invalid value 'abc' for '--min-nr" mempoolctl load --min-nr abc
 check_refused "mempoolctl load --min-nr=: usage error" 2 "'--min-nr" mempoolctl load --min-nr=
 check_refused "mempoolctl load --object-size x: usage error" 2 "invalid value 'x' for '--object-size" mempoolctl load --object-size x
-check_msg "a bad MEMPOOLCTL_MIN_NR names its source" "from \$MEMPOOLCTL_MIN_NR" env MEMPOOLCTL_MIN_NR=9999 mempoolctl load
-check_msg "wrong vermagic: ENOEXEC with both vermagics" "the kernel's vermagic:" mempoolctl load --ko $BAD_KO
-check_msg "wrong vermagic: the .ko's vermagic shown too" "the .ko's vermagic:" mempoolctl load --ko $BAD_KO
+check_msg "a bad MEMPOOLCTL_MIN_NR names its source" 1 "from \$MEMPOOLCTL_MIN_NR" env MEMPOOLCTL_MIN_NR=9999 mempoolctl load
+check_msg "wrong vermagic: ENOEXEC with both vermagics" 1 "the kernel's vermagic:" mempoolctl load --ko $BAD_KO
+check_msg "wrong vermagic: the .ko's vermagic shown too" 1 "the .ko's vermagic:" mempoolctl load --ko $BAD_KO
 check_absent "nothing loaded by the bad .ko" /sys/module/$MODULE
-check_msg "missing .ko: named, with the fix" "mempoolctl build" mempoolctl load --ko /nonexistent.ko
-check_msg "unload when absent" "is not loaded" mempoolctl unload
-check_fails "rmmod when absent" rmmod $MODULE
+check_msg "missing .ko: named, with the fix" 1 "mempoolctl build" mempoolctl load --ko /nonexistent.ko
+check_msg "unload when absent" 1 "is not loaded" mempoolctl unload
+check_msg "rmmod when absent: ENOENT" 1 "can't unload module '$MODULE': No such file or directory" rmmod $MODULE
 
 # --- loading twice: EEXIST with the current parameters
 check "load min_nr=5" mempoolctl load --min-nr 5 --object-size 4096
-check_msg "load twice: shows the loaded parameters" "loaded now with min_nr=5 object_size=4096" mempoolctl load --min-nr 6
+check_msg "load twice: shows the loaded parameters" 1 "loaded now with min_nr=5 object_size=4096" mempoolctl load --min-nr 6
 check_refused "insmod twice refused: EEXIST" 17 "File exists" insmod $KO
 check_value "still min_nr 5" 5 $SYSFS/min_nr
 
@@ -116,13 +116,13 @@ exec 5<&-
 
 # --- a non-root user: refused with the reason, nothing changed
 echo 1 >/proc/sys/kernel/dmesg_restrict
-check_msg "non-root load: EPERM explained (no CAP_SYS_MODULE)" "needs CAP_SYS_MODULE, which this process lacks; fix: run as root" su -s /bin/sh nobody -c "mempoolctl load --ko $KO"
+check_msg "non-root load: EPERM explained (no CAP_SYS_MODULE)" 1 "needs CAP_SYS_MODULE, which this process lacks; fix: run as root" su -s /bin/sh nobody -c "mempoolctl load --ko $KO"
 check_absent "non-root load changed nothing" /sys/module/$MODULE
 check "load as root" insmod $KO
-check_msg "non-root unload: EPERM explained" "needs root or CAP_SYS_MODULE" su -s /bin/sh nobody -c "mempoolctl unload"
-check_msg "non-root hold: control files are root-only" "writable by root only" su -s /bin/sh nobody -c "mempoolctl hold 1"
-check_msg "non-root log under dmesg_restrict" "dmesg_restrict" su -s /bin/sh nobody -c "mempoolctl log"
-check_msg "non-root log --follow under dmesg_restrict: the same reason" "dmesg_restrict" su -s /bin/sh nobody -c "mempoolctl log --follow"
+check_msg "non-root unload: EPERM explained" 1 "needs root or CAP_SYS_MODULE" su -s /bin/sh nobody -c "mempoolctl unload"
+check_msg "non-root hold: control files are root-only" 1 "writable by root only" su -s /bin/sh nobody -c "mempoolctl hold 1"
+check_msg "non-root log under dmesg_restrict" 1 "dmesg_restrict" su -s /bin/sh nobody -c "mempoolctl log"
+check_msg "non-root log --follow under dmesg_restrict: the same reason" 1 "dmesg_restrict" su -s /bin/sh nobody -c "mempoolctl log --follow"
 check "non-root can read stats" su -s /bin/sh nobody -c "mempoolctl stats"
 check_value "nothing held after the non-root attempts" 0 $SYSFS/in_use
 echo 0 >/proc/sys/kernel/dmesg_restrict
@@ -137,7 +137,7 @@ check "failslab: fail every allocation from $MODULE" sh -c "
 	echo Y > $FS/cache-filter && echo 1 > $SLAB/failslab &&
 	echo N > $FS/task-filter && echo 0 > $FS/space && echo 1 > $FS/interval &&
 	echo -1 > $FS/times && echo 0 > $FS/verbose && echo 100 > $FS/probability"
-check_msg "hold 7 with the slab failing: the 7th fails cleanly (ENOMEM)" "pool is exhausted" mempoolctl hold 7
+check_msg "hold 7 with the slab failing: the 7th fails cleanly (ENOMEM)" 1 "pool is exhausted" mempoolctl hold 7
 check_value "exactly min_nr elements were served" 6 $SYSFS/in_use
 check_value "all of them from the reserve" 6 $SYSFS/reserve_served
 check_value "reserve empty" 0 $SYSFS/curr_nr

@@ -13,6 +13,9 @@ KO=/lib/modules/$RELEASE/extra/$MODULE.ko
 # The same module with another kernel's vermagic (written by the host).
 BAD_KO=/lib/modules/$RELEASE/bad-vermagic/$MODULE.ko
 BAD_INPUTS=0
+# Where checks keep a command's output: the guest's own tmpfs (host tests of
+# this library point it at their private directory).
+SCRATCH=${SCRATCH:-/tmp}
 
 # While SKIP_REASON is set, every check is reported as skipped with that
 # reason and its command is not run: a part of a scenario this kernel cannot
@@ -63,17 +66,6 @@ check() {
 	if [ $rc -eq 0 ]; then report ok "$name"; else report fail "$name" "exit status $rc"; fi
 }
 
-# check_fails NAME CMD...: passes when CMD exits non-zero.
-check_fails() {
-	skipping "$1" && return 0
-	name=$1
-	shift
-	echo "\$ $*   (must fail)"
-	"$@"
-	rc=$?
-	if [ $rc -ne 0 ]; then report ok "$name"; else report fail "$name" "succeeded but must fail"; fi
-}
-
 # check_eq NAME EXPECTED CMD...: passes when CMD prints exactly EXPECTED.
 check_eq() {
 	skipping "$1" && return 0
@@ -111,10 +103,10 @@ check_prints() {
 		_i=$((_i + 1))
 	done
 	echo "\$$_shown"
-	eval "$_cmd" >/tmp/prints.out 2>&1
+	eval "$_cmd" >$SCRATCH/prints.out 2>&1
 	rc=$?
 	shift $((_k + 1))
-	while IFS= read -r _line || [ -n "$_line" ]; do echo "$_line"; done </tmp/prints.out
+	while IFS= read -r _line || [ -n "$_line" ]; do echo "$_line"; done <$SCRATCH/prints.out
 	if [ $rc -ne 0 ]; then
 		report fail "$name" "exit status $rc"
 		return 0
@@ -127,7 +119,7 @@ check_prints() {
 				break
 				;;
 			esac
-		done </tmp/prints.out
+		done <$SCRATCH/prints.out
 		if [ -z "$_found" ]; then
 			report fail "$name" "no line of its output matches '$_pat'"
 			return 0
@@ -165,24 +157,28 @@ check_log() {
 	if dmesg | grep -q -- "$2"; then report ok "$1"; else report fail "$1" "no kernel log line matches '$2'"; fi
 }
 
-# check_msg NAME TEXT CMD...: CMD must fail and its output contain TEXT (a
-# fixed string; matched by the shell itself, no process besides CMD).
+# check_msg NAME RC TEXT CMD...: CMD must exit with status RC and its output
+# contain TEXT (a fixed string; matched by the shell itself, no process
+# besides CMD).
 check_msg() {
 	skipping "$1" && return 0
 	name=$1
-	want=$2
-	shift 2
-	"$@" >/tmp/msg.out 2>&1
+	want_rc=$2
+	want=$3
+	shift 3
+	"$@" >$SCRATCH/msg.out 2>&1
 	rc=$?
-	echo "\$ $*   (must fail: $rc)"
-	slurp /tmp/msg.out
+	echo "\$ $*   (must fail with $want_rc: $rc)"
+	slurp $SCRATCH/msg.out
 	echo "$OUT"
 	if [ $rc -eq 0 ]; then
 		report fail "$name" "succeeded but must fail"
+	elif [ $rc -ne "$want_rc" ]; then
+		report fail "$name" "exit status $rc, expected $want_rc: $OUT"
 	else
 		case "$OUT" in
 		*"$want"*) report ok "$name" ;;
-		*) report fail "$name" "output lacks '$want'" ;;
+		*) report fail "$name" "exit status $rc, but the output lacks '$want'" ;;
 		esac
 	fi
 }
@@ -227,10 +223,12 @@ slurp() {
 
 # check_refused NAME RC REASON CMD...: CMD must exit with status RC, print
 # REASON (each of its lines, fixed strings), and leave every value as it was.
-# A bad input: counted in the bad_inputs figure.
+# A bad input: counted in the bad_inputs figure when the check passes.
 check_refused() {
-	[ -n "$SKIP_REASON" ] || BAD_INPUTS=$((BAD_INPUTS + 1))
+	_refused_failed=$FAILED
 	check_fails_cleanly "$@"
+	# Counted once verified: refused with its status and reason, nothing changed.
+	[ -n "$SKIP_REASON" ] || [ $FAILED -ne $_refused_failed ] || BAD_INPUTS=$((BAD_INPUTS + 1))
 }
 
 # check_fails_cleanly NAME RC REASON CMD...: as check_refused, for a good
@@ -243,10 +241,10 @@ check_fails_cleanly() {
 	shift 3
 	state
 	before=$STATE
-	"$@" >/tmp/refused.out 2>&1
+	"$@" >$SCRATCH/refused.out 2>&1
 	rc=$?
 	state
-	slurp /tmp/refused.out
+	slurp $SCRATCH/refused.out
 	echo "\$ $*   (must be refused: $rc) $OUT"
 	if [ $rc -eq 0 ]; then
 		report fail "$name" "accepted"
@@ -300,7 +298,7 @@ check_elements() {
 	# One grep, not the shell's `read` over the whole file: that reads a byte
 	# per system call, about 2 s for all of /proc/allocinfo under TCG. Exit 1
 	# (no line) is a count of 0; 2 is an error.
-	grep -F "[$MODULE]" $ALLOCINFO >/tmp/allocinfo.module
+	grep -F "[$MODULE]" $ALLOCINFO >$SCRATCH/allocinfo.module
 	if [ $? -gt 1 ]; then
 		report fail "$1" "could not read $ALLOCINFO"
 		return 0
@@ -310,7 +308,7 @@ check_elements() {
 		[ "$_mod" = "[$MODULE]" ] || continue
 		echo "  $_bytes $_calls $_site $_rest"
 		_elements=$((_elements + _bytes / _slot))
-	done </tmp/allocinfo.module
+	done <$SCRATCH/allocinfo.module
 	echo "\$ /proc/allocinfo: $_elements slots of $_slot B live at $MODULE's sites; curr_nr $_curr, in_use $_used"
 	if [ "$_elements" -eq $((_curr + _used)) ]; then report ok "$1"; else
 		report fail "$1" "the kernel counts $_elements elements, curr_nr + in_use = $((_curr + _used))"
@@ -357,14 +355,14 @@ check_figures() {
 # cost compares with a clock reading's on this kernel; a figure says which.)
 check_clock_rule() {
 	skipping "$1" && return 0
-	if write_to $SYSFS/bench 1 2>/tmp/rule.err; then
+	if write_to $SYSFS/bench 1 2>$SCRATCH/rule.err; then
 		line=$(dmesg | grep "$MODULE: bench: 1 pairs in 1 chunks" | tail -n 1)
 		step=$(echo "$line" | sed -n 's/.*(clock step \([0-9]*\) ns).*/\1/p')
 		took=$(echo "$line" | sed -n 's/.*mempool \([0-9]*\)\/.*cache \([0-9]*\)\/.*kmalloc \([0-9]*\)\/.*/\1 \2 \3/p' | tr ' ' '\n' | sort -n | head -n 1)
 		verdict=accepted
 	else
-		grep -q "Numerical result out of range" /tmp/rule.err || {
-			report fail "$1" "refused, but not with ERANGE: $(cat /tmp/rule.err)"
+		grep -q "Numerical result out of range" $SCRATCH/rule.err || {
+			report fail "$1" "refused, but not with ERANGE: $(cat $SCRATCH/rule.err)"
 			return 0
 		}
 		line=$(dmesg | grep "$MODULE: bench: a chunk of 1 pairs took" | tail -n 1)
@@ -478,7 +476,7 @@ timed() {
 # "text_top ADDRESS" (_einittext, for a kernel without CONFIG_KALLSYMS_ALL,
 # which lists no _end) and "errname" if the kernel has that function.
 KALLSYMS=/proc/kallsyms
-RANGES=/tmp/kallsyms.ranges
+RANGES=$SCRATCH/kallsyms.ranges
 kallsyms_ranges() {
 	_names="_end|_einittext|errname"
 	for _fn; do _names="$_names|$_fn"; done

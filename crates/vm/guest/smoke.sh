@@ -100,7 +100,7 @@ check_prints "mempoolctl config: flavor from /etc/mempoolctl.toml" mempoolctl co
 check "MEMPOOLCTL_MIN_NR beats the file, --min-nr beats both" sh -c "MEMPOOLCTL_MIN_NR=5 mempoolctl config | grep -q '^module.min_nr = 5  # \$MEMPOOLCTL_MIN_NR' && MEMPOOLCTL_MIN_NR=5 mempoolctl load --min-nr 7 && grep -qx 7 $SYSFS/min_nr && mempoolctl -q unload"
 
 check "mempoolctl doctor: this kernel loads modules and we may" sh -c "mempoolctl doctor --json >/tmp/d.json; for id in kernel-modules privileges modules-disabled lockdown; do grep -A2 \"\\\"id\\\": \\\"\$id\\\"\" /tmp/d.json | grep -q '\"status\": \"pass\"' || exit 1; done"
-check_msg "mempoolctl doctor: no headers in the guest, with the fix" "apt install linux-headers-" mempoolctl doctor
+check_msg "mempoolctl doctor: no headers in the guest, with the fix (exit 4: a check failed)" 4 "apt install linux-headers-" mempoolctl doctor
 
 # --- the twin: both modules at once, each driven by its flavor
 if [ $MODULE = rust_mempool ]; then OTHER=c_mempool OTHER_FLAVOR=c; else OTHER=rust_mempool OTHER_FLAVOR=rust; fi

@@ -331,6 +331,8 @@ mod tests {
         std::fs::write(dir.join("lib.sh"), TEST_LIB).unwrap();
         std::process::Command::new("sh")
             .current_dir(dir)
+            // The checks' output files go here, not to the host's /tmp.
+            .env("SCRATCH", dir)
             .arg("-c")
             .arg(script)
             .output()
@@ -424,6 +426,66 @@ mod tests {
             "{text}"
         );
         assert!(tests.iter().all(|t| t.centis.is_some()), "{text}");
+    }
+
+    /// A refusal check passes only on the exit status and the reason it
+    /// names (a usage error's 2 is no EINVAL), and only a passed one counts
+    /// as a verified bad input.
+    #[test]
+    fn refusal_checks_name_the_exit_status_and_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_sh_with_lib(
+            dir.path(),
+            "exec 3>results; . ./lib.sh; \
+             check_msg 'm right' 1 'bad thing' sh -c 'echo a bad thing; exit 1'; \
+             check_msg 'm usage error' 1 'bad thing' sh -c 'echo a bad thing; exit 2'; \
+             check_msg 'm other reason' 1 'bad thing' sh -c 'echo other; exit 1'; \
+             check_msg 'm accepted' 1 'bad thing' true; \
+             check_refused 'r right' 22 'Invalid argument' sh -c 'echo Invalid argument; exit 22'; \
+             check_refused 'r usage error' 22 'Invalid argument' sh -c 'echo Invalid argument; exit 2'; \
+             check_refused 'r other reason' 22 'Invalid argument' sh -c 'echo Bad address; exit 22'; \
+             echo bad_inputs=$BAD_INPUTS",
+        );
+        assert!(out.status.success(), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).ends_with("bad_inputs=1\n"),
+            "{out:?}"
+        );
+        let text = std::fs::read_to_string(dir.path().join("results")).unwrap();
+        let (tests, _) = crate::scenario::parse_results(&text);
+        let seen: Vec<_> = tests
+            .iter()
+            .map(|t| (t.name.as_str(), t.ok, t.detail.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("m right", true, ""),
+                (
+                    "m usage error",
+                    false,
+                    "exit status 2, expected 1: a bad thing"
+                ),
+                (
+                    "m other reason",
+                    false,
+                    "exit status 1, but the output lacks 'bad thing'"
+                ),
+                ("m accepted", false, "succeeded but must fail"),
+                ("r right", true, ""),
+                (
+                    "r usage error",
+                    false,
+                    "exit status 2, expected 22: Invalid argument"
+                ),
+                (
+                    "r other reason",
+                    false,
+                    "exit status 22, but the output lacks 'Invalid argument': Bad address"
+                ),
+            ],
+            "{text}"
+        );
     }
 
     #[test]
