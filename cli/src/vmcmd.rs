@@ -347,7 +347,7 @@ fn work_dir(asked: Option<PathBuf>) -> Result<(PathBuf, Option<tempfile::TempDir
         return Ok((dir, None));
     }
     let tmp = tempfile::Builder::new()
-        .prefix("mempoolctl-vm-")
+        .prefix(vm::WORK_DIR_PREFIX)
         // Private: the console log and results are this user's alone.
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()

@@ -15,6 +15,10 @@ pub use initramfs::{GuestImage, Initramfs};
 pub use qemu::{run, RunOutcome, VmConfig, VmError};
 pub use scenario::{parse_results, Scenario, TestResult};
 
+/// How the private temporary directory of a `mempoolctl vm` run without
+/// `--work-dir` starts (`$TMPDIR/mempoolctl-vm-XXXXXX`).
+pub const WORK_DIR_PREFIX: &str = "mempoolctl-vm-";
+
 /// `uname -r` of an x86 bzImage, from its setup header's `kernel_version`
 /// pointer; `None` when `data` is no bzImage.
 pub fn bzimage_release(data: &[u8]) -> Option<String> {

@@ -252,14 +252,47 @@ fn run_vm(
     scenario: &str,
     extra: &[String],
 ) -> Result<i32> {
+    run_vm_in(None, ctl, kernel, kos, flavor, scenario, extra)
+}
+
+/// [`run_vm`] with `$TMPDIR` set to `tmpdir`, where a run without
+/// `--work-dir` makes (and, passing, removes) its own directory.
+fn run_vm_in(
+    tmpdir: Option<&Path>,
+    ctl: &Path,
+    kernel: &Path,
+    kos: &[&Path],
+    flavor: &str,
+    scenario: &str,
+    extra: &[String],
+) -> Result<i32> {
     let sh = Shell::new()?;
     let kos = kos.iter().flat_map(|ko| [Path::new("--ko"), *ko]);
-    let vm = cmd!(
+    let mut vm = cmd!(
         sh,
         "{ctl} --flavor {flavor} vm --kernel {kernel} {kos...} --scenario {scenario} {extra...}"
     );
+    if let Some(dir) = tmpdir {
+        vm = vm.env("TMPDIR", dir);
+    }
     let status = run::status(vm).context("running mempoolctl vm")?;
     Ok(status.code().unwrap_or(1))
+}
+
+/// The directories `mempoolctl vm` made for itself in `tmpdir`.
+fn vm_dirs_in(tmpdir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tmpdir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(vm::WORK_DIR_PREFIX)
+                })
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `flavor`'s module first, then its twin: (own, other).
@@ -767,13 +800,21 @@ fn test() -> Result<()> {
         ));
     }
     jobs.push((
-        "demo scenario passes, profiled: the busiest guest functions are the kernel's own (its System.map)".to_owned(),
+        "demo scenario passes, profiled: the busiest guest functions are the kernel's own (its System.map); the passing run removes its own directory".to_owned(),
         Box::new(move || {
             let dir = tempfile::tempdir().context("a private directory for the profile")?;
             let file = dir.path().join("profile.txt");
             let mut extra = quiet();
             extra.extend(["--profile".to_owned(), file.display().to_string()]);
-            let code = vm(parts, "rust", None, "demo", &extra)?;
+            // Its own $TMPDIR: the passing run must leave nothing there.
+            let tmpdir = dir.path().join("tmp");
+            std::fs::create_dir(&tmpdir).context("a private $TMPDIR")?;
+            let kos = twins("rust", &parts.rust_ko, &parts.c_ko);
+            let code = run_vm_in(Some(&tmpdir), &parts.ctl, &parts.kernel.bzimage, &kos, "rust", "demo", &extra)?;
+            let left = vm_dirs_in(&tmpdir);
+            if !left.is_empty() {
+                println!("[xtask] the passing run left {left:?} behind");
+            }
             let profile = std::fs::read_to_string(&file).unwrap_or_default();
             let system_map = std::fs::read_to_string(parts.kernel.out_dir.join("System.map"))
                 .context("reading the test kernel's System.map")?;
@@ -781,7 +822,7 @@ fn test() -> Result<()> {
             if let Err(why) = &verdict {
                 println!("[xtask] profile: {why}\n{profile}");
             }
-            Ok(code == 0 && verdict.is_ok())
+            Ok(code == 0 && verdict.is_ok() && left.is_empty())
         }),
     ));
     jobs.push((
@@ -841,15 +882,22 @@ fn test() -> Result<()> {
     ));
     // Negative cases: the suite must be able to fail.
     jobs.push((
-        "a failing guest check fails the run (exit 3, the check's own reason on the results channel)".to_owned(),
+        "a failing guest check fails the run (exit 3, the check's own reason on the results channel), which keeps its own directory".to_owned(),
         Box::new(move || {
-            // A private work directory: the failed run keeps it, and the
-            // expected failure is read back from its results channel.
-            let tmp = tempfile::tempdir().context("a private directory for the failing run")?;
-            let mut extra = quiet();
-            extra.extend(["--work-dir".to_owned(), tmp.path().display().to_string()]);
-            let code = vm(parts, "rust", None, "selftest-fail", &extra)?;
-            let results = std::fs::read_to_string(tmp.path().join("results.tap")).unwrap_or_default();
+            // No --work-dir: the failed run must keep the directory it made
+            // in this private $TMPDIR, and the expected failure is read back
+            // from its results channel there.
+            let tmp = tempfile::tempdir().context("a private $TMPDIR for the failing run")?;
+            let kos = twins("rust", &parts.rust_ko, &parts.c_ko);
+            let code = run_vm_in(Some(tmp.path()), &parts.ctl, &parts.kernel.bzimage, &kos, "rust", "selftest-fail", &quiet())?;
+            let kept = vm_dirs_in(tmp.path());
+            if kept.len() != 1 {
+                println!("[xtask] the failed run kept {kept:?}, not one directory");
+            }
+            let results = kept
+                .first()
+                .and_then(|d| std::fs::read_to_string(d.join("results.tap")).ok())
+                .unwrap_or_default();
             let expected = [
                 "ok 1 - a passing check",
                 "not ok 2 - a deliberately wrong expectation # expected '7', got '6'",
@@ -860,7 +908,7 @@ fn test() -> Result<()> {
             if !missing.is_empty() {
                 println!("[xtask] results channel lacks: {missing:?}");
             }
-            Ok(code == 3 && missing.is_empty())
+            Ok(code == 3 && kept.len() == 1 && missing.is_empty())
         }),
     ));
     for (flavor, dir) in [("rust", "module"), ("c", "module/c")] {
