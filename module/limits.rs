@@ -16,9 +16,10 @@ pub const OBJECT_SIZE_MAX: u32 = 128 * 1024;
 pub const RESERVE_BYTES_MAX: u64 = 64 * 1024 * 1024;
 /// Most elements one write to `hold` may ask for.
 pub const HOLD_MAX: u32 = 65536;
-/// Upper bound on `in_use * object_size`, the bytes all held elements ask for
-/// together (256 MiB; the slab's alignment and the array of held pointers come
-/// on top): each write is bounded by `HOLD_MAX`, the sum of many writes by this.
+/// Upper bound on `in_use * (object_size + a pointer)`, the bytes all held
+/// elements and the array of pointers to them pin together (256 MiB; the
+/// slab's alignment and the array's spare capacity come on top): each write is
+/// bounded by `HOLD_MAX`, the sum of many writes by this.
 pub const HELD_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// Most alloc+free pairs one write to `bench` may ask for.
 pub const BENCH_MAX: u32 = 1_000_000;

@@ -503,8 +503,8 @@ fn check_resolution(what: &str, step: Option<u64>, shortest: (u64, u32)) -> Resu
 /// Every pointer in `held` came from [`PoolElement::into_raw`] on `pool` and is
 /// owned here; `alloc_total - free_total == held.len()`.
 struct Inner {
-    /// Held elements: up to `HELD_BYTES_MAX / OBJECT_SIZE_MIN` pointers, too
-    /// many for one kmalloc, so vmalloc-backed when large.
+    /// Held elements: up to `HELD_BYTES_MAX / (OBJECT_SIZE_MIN + 8)` pointers,
+    /// too many for one kmalloc, so vmalloc-backed when large.
     held: KVVec<NonNull<c_void>>,
     pool: Pool,
     object_size: u32,
@@ -530,11 +530,13 @@ impl Inner {
     /// slab first, then from the reserve; once both are exhausted it stops with
     /// `ENOMEM`, keeping what it got.
     fn hold(&mut self, n: u32) -> Result {
-        let bytes = (self.held.len() as u64 + u64::from(n)) * u64::from(self.object_size);
+        // Each held element pins its object and its slot in `held`.
+        let per_element = u64::from(self.object_size) + size_of::<NonNull<c_void>>() as u64;
+        let bytes = (self.held.len() as u64 + u64::from(n)) * per_element;
         if bytes > HELD_BYTES_MAX {
             if write_log_allowed() {
                 pr_err!(
-                    "hold: {n} more would hold {bytes} bytes, above the {HELD_BYTES_MAX}-byte cap; release some first\n"
+                    "hold: {n} more would pin {bytes} bytes with their pointers, above the {HELD_BYTES_MAX}-byte cap; release some first\n"
                 );
             }
             return Err(ENOSPC);

@@ -200,8 +200,8 @@ static int c_mempool_min_nr(mempool_t *pool)
 
 /*
  * Makes room for @additional more held elements, growing like rust_mempool's
- * KVVec: kvmalloc, as up to HELD_BYTES_MAX / OBJECT_SIZE_MIN pointers are too
- * many for one kmalloc (moved by hand: kvrealloc's signature changed in 6.12).
+ * KVVec: kvmalloc, as up to HELD_BYTES_MAX / (OBJECT_SIZE_MIN + 8) pointers are
+ * too many for one kmalloc (moved by hand: kvrealloc's signature changed in 6.12).
  */
 static int c_mempool_held_reserve(struct c_mempool *s, size_t additional)
 {
@@ -244,10 +244,11 @@ static int c_mempool_hold(struct c_mempool *s, unsigned int n)
 	int err;
 
 	lockdep_assert_held(&s->lock);
-	bytes = ((u64)s->held_len + n) * s->object_size;
+	/* Each held element pins its object and its slot in s->held. */
+	bytes = ((u64)s->held_len + n) * (s->object_size + sizeof(*s->held));
 	if (bytes > MEMPOOL_HELD_BYTES_MAX) {
 		if (c_mempool_write_log_allowed())
-			pr_err("hold: %u more would hold %llu bytes, above the %llu-byte cap; release some first\n",
+			pr_err("hold: %u more would pin %llu bytes with their pointers, above the %llu-byte cap; release some first\n",
 			       n, bytes, (u64)MEMPOOL_HELD_BYTES_MAX);
 		return -ENOSPC;
 	}

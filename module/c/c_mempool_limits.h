@@ -20,8 +20,9 @@
 /* Most elements one write to hold may ask for. */
 #define MEMPOOL_HOLD_MAX 65536
 /*
- * Upper bound on in_use * object_size, the bytes all held elements ask for
- * together: 256 MiB (256 * 1024 * 1024; alignment and the held array on top).
+ * Upper bound on in_use * (object_size + a pointer), the bytes all held
+ * elements and the array of pointers to them pin together: 256 MiB
+ * (256 * 1024 * 1024; alignment and the array's spare capacity on top).
  */
 #define MEMPOOL_HELD_BYTES_MAX 268435456
 /* Most alloc+free pairs one write to bench may ask for. */

@@ -118,7 +118,7 @@ pub fn control(control: Control, errno: Errno) -> (&'static str, &'static str) {
             "release held elements (mempoolctl release all) or resize the reserve up",
         ),
         (Control::Hold, Errno::ENOSPC) => (
-            "all held elements together would pin more than the module's 256 MiB cap (HELD_BYTES_MAX)",
+            "all held elements and their pointers together would pin more than the module's 256 MiB cap (HELD_BYTES_MAX)",
             "release held elements first (mempoolctl release all)",
         ),
         (Control::Resize, Errno::ENOMEM) => (

@@ -277,7 +277,8 @@ SKIP_REASON=
 check "load with 128 KiB objects" insmod $KO min_nr=1 object_size=131072
 check "hold 2 x 128 KiB" write_to $SYSFS/hold 2
 check_refused "2047 more (2049 in all, above the 256 MiB cap): ENOSPC" 1 "No space left on device" write_to $SYSFS/hold 2047
-check_log "the cap is named in the log" "$MODULE: hold: 2047 more would hold 268566528 bytes, above the 268435456-byte cap"
+# 2049 x (131072 + 8): each element with its pointer in the held array
+check_log "the cap is named in the log" "$MODULE: hold: 2047 more would pin 268582920 bytes with their pointers, above the 268435456-byte cap"
 check_refused "mempoolctl hold 2047: the cap explained" 1 "256 MiB cap" mempoolctl hold 2047
 check_refused "resize 4096 x 128 KiB (a 512 MiB reserve): EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 4096
 check_flood "a burst of resizes above the reserve cap is rate-limited" resize 4096 "$MODULE: invalid min_nr=4096 with object_size=131072"
