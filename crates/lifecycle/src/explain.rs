@@ -158,6 +158,17 @@ mod tests {
 
     const ALL_EPERM_UNKNOWN: EpermCause = EpermCause::Unknown;
 
+    /// The cap the text names is the module's own (limits.rs), in MiB.
+    #[test]
+    fn the_hold_cap_named_is_the_modules() {
+        let (cause, _) = control(Control::Hold, Errno::ENOSPC);
+        let mib = modctl::params::limits::HELD_BYTES_MAX / (1024 * 1024);
+        assert!(
+            cause.contains(&format!(" {mib} MiB cap (HELD_BYTES_MAX)")),
+            "{cause}"
+        );
+    }
+
     #[test]
     fn every_load_errno_gets_cause_and_fix() {
         for (errno, needle) in [
