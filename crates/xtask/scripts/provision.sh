@@ -58,26 +58,7 @@ apt_update() {
 }
 apt_install() { apt_update; say "installing: $*"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
 
-# 2. bindgen (kernel 7.3 needs >= 0.71.1), built by cargo in the background:
-# it needs only cargo, crates.io and the host's cc (it loads libclang at run
-# time), so it compiles while apt downloads and unpacks, instead of after.
-export PATH="$HOME/.cargo/bin:$PATH"
-ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
-bg_ver=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
-bindgen_pid=
-if [ -z "$bg_ver" ] || ! ver_ge "$bg_ver" "$BINDGEN_MIN"; then
-  # A private build directory and log, removed on every path. cargo runs in
-  # its own session, so that a failing provisioning stops it and its rustcs.
-  bindgen_work=$(mktemp -d)
-  trap 'if [ -n "$bindgen_pid" ]; then kill -TERM -- "-$bindgen_pid" 2>/dev/null; wait "$bindgen_pid" 2>/dev/null; fi; rm -rf "$bindgen_work"' EXIT
-  install_bindgen=(setsid env CARGO_TARGET_DIR="$bindgen_work/target" LIBCLANG_PATH=/usr/lib/llvm-$LLVM_V/lib
-                   cargo install bindgen-cli --locked --quiet)
-  say "installing bindgen-cli (>= $BINDGEN_MIN) with cargo, beside the packages (~2 min)"
-  "${install_bindgen[@]}" >"$bindgen_work/log" 2>&1 &
-  bindgen_pid=$!
-fi
-
-# 3. Packages.
+# 2. Packages.
 missing=()
 for p in "${BOOKWORM_PKGS[@]}"; do installed "$p" || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
@@ -87,17 +68,13 @@ if [ "$(installed_version rust-src)" != "$RUST_SRC_VERSION" ]; then
   apt_install "rust-src=$RUST_SRC_VERSION"
 fi
 
-if [ -n "$bindgen_pid" ]; then
-  say "waiting for the bindgen-cli build"
-  if ! wait "$bindgen_pid"; then
-    # A host without cc has it only now (build-essential, above).
-    say "the bindgen-cli build beside apt failed; trying again now that the packages are in:"
-    sed 's/^/  /' "$bindgen_work/log" >&2
-    bindgen_pid=
-    # In the foreground now: no own session, so Ctrl-C reaches it.
-    "${install_bindgen[@]:1}" || die "cargo install bindgen-cli failed (its output is above)"
-  fi
-  bindgen_pid=
+# 3. bindgen (kernel 7.3 needs >= 0.71.1).
+export PATH="$HOME/.cargo/bin:$PATH"
+ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+bg_ver=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ -z "$bg_ver" ] || ! ver_ge "$bg_ver" "$BINDGEN_MIN"; then
+  say "installing bindgen-cli (>= $BINDGEN_MIN) with cargo, ~3 min"
+  LIBCLANG_PATH=/usr/lib/llvm-$LLVM_V/lib cargo install bindgen-cli --locked --quiet
 fi
 
 # 4. Check: rust-src matches rustc, kernel source present, rustavailable passes.
