@@ -66,7 +66,7 @@ impl FakeKernel {
 }
 
 impl KernelOps for FakeKernel {
-    fn finit_module(&self, _ko: &Path, params: &str) -> Result<(), Errno> {
+    fn finit_module(&self, _ko: &Path, _file: &std::fs::File, params: &str) -> Result<(), Errno> {
         match self.behaviour {
             Behaviour::BadVermagic => {
                 self.log(3, &format!("{MODULE}: version magic '7.3.9 SMP mod_unload ' should be '7.3.4 preempt mod_unload '"));

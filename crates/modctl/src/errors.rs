@@ -74,7 +74,7 @@ mod tests {
     }
 
     impl KernelOps for FakeKernel {
-        fn finit_module(&self, ko: &Path, params: &str) -> Result<(), Errno> {
+        fn finit_module(&self, ko: &Path, _file: &fs::File, params: &str) -> Result<(), Errno> {
             self.calls
                 .borrow_mut()
                 .push(format!("finit_module {} {params}", ko.display()));

@@ -31,10 +31,10 @@ pub fn load(
     params: &ModuleParams,
 ) -> Result<(), Error> {
     params.validate()?;
-    // Opened here, so a file-system error is never read as the kernel's errno.
-    if let Err(e) = std::fs::File::open(ko) {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EIO as i32));
-        return Err(match errno {
+    // Opened here, once, and handed to the kernel: a file-system error is
+    // never read as the kernel's errno.
+    let file = std::fs::File::open(ko).map_err(|e| {
+        match Errno::from_raw(e.raw_os_error().unwrap_or(Errno::EIO as i32)) {
             Errno::ENOENT => Error::MissingKo {
                 path: ko.to_owned(),
             },
@@ -42,9 +42,9 @@ pub fn load(
                 path: ko.to_owned(),
                 errno,
             },
-        });
-    }
-    if ko.is_dir() {
+        }
+    })?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(Error::UnreadableKo {
             path: ko.to_owned(),
             errno: Errno::EISDIR,
@@ -57,7 +57,7 @@ pub fn load(
         });
     }
     let args = params.to_kernel_args();
-    ops.finit_module(ko, &args).map_err(|errno| {
+    ops.finit_module(ko, &file, &args).map_err(|errno| {
         let eperm = if errno == Errno::EPERM {
             policy::eperm_cause(&sys.root, nix::unistd::geteuid().as_raw())
         } else {

@@ -4,11 +4,13 @@
 use nix::errno::Errno;
 use nix::kmod::{delete_module, finit_module, DeleteModuleFlags, ModuleInitFlags};
 use std::ffi::CString;
+use std::fs::File;
 use std::path::Path;
 
 pub trait KernelOps {
-    /// `finit_module(fd(ko), params, 0)`.
-    fn finit_module(&self, ko: &Path, params: &str) -> Result<(), Errno>;
+    /// `finit_module(file, params, 0)`: `file` is `ko`, opened once by the
+    /// caller, so that no file-system error reaches the caller as the kernel's.
+    fn finit_module(&self, ko: &Path, file: &File, params: &str) -> Result<(), Errno>;
     /// `delete_module(name, O_NONBLOCK unless wait)`.
     fn delete_module(&self, name: &str, wait: bool) -> Result<(), Errno>;
     /// `uname -r`.
@@ -19,11 +21,9 @@ pub trait KernelOps {
 pub struct NixKernel;
 
 impl KernelOps for NixKernel {
-    fn finit_module(&self, ko: &Path, params: &str) -> Result<(), Errno> {
-        let file = std::fs::File::open(ko)
-            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc_enoent())))?;
+    fn finit_module(&self, _ko: &Path, file: &File, params: &str) -> Result<(), Errno> {
         let params = CString::new(params).map_err(|_| Errno::EINVAL)?;
-        finit_module(&file, &params, ModuleInitFlags::empty())
+        finit_module(file, &params, ModuleInitFlags::empty())
     }
 
     fn delete_module(&self, name: &str, wait: bool) -> Result<(), Errno> {
@@ -41,8 +41,4 @@ impl KernelOps for NixKernel {
             .map(|u| u.release().to_string_lossy().into_owned())
             .unwrap_or_default()
     }
-}
-
-fn libc_enoent() -> i32 {
-    Errno::ENOENT as i32
 }
