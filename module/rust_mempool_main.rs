@@ -531,7 +531,7 @@ impl Inner {
     /// `ENOMEM`, keeping what it got.
     fn hold(&mut self, n: u32) -> Result {
         // Each held element pins its object and its slot in `held`.
-        let per_element = u64::from(self.object_size) + size_of::<NonNull<c_void>>() as u64;
+        let per_element = u64::from(self.object_size) + core::mem::size_of::<NonNull<c_void>>() as u64;
         let bytes = (self.held.len() as u64 + u64::from(n)) * per_element;
         if bytes > HELD_BYTES_MAX {
             if write_log_allowed() {

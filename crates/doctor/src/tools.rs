@@ -252,6 +252,17 @@ mod tests {
         let file = dir.join(name);
         std::fs::write(&file, script).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Executing a file this process just wrote fails with ETXTBSY while
+        // another test's fork still holds the write descriptor (until its
+        // exec): wait until it runs, so the probe never sees that.
+        for _ in 0..200 {
+            match std::process::Command::new(&file).output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                _ => break,
+            }
+        }
     }
 
     /// The lines Debian trixie's tools print (copied from them), in a fake root:

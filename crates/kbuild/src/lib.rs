@@ -97,7 +97,8 @@ fn not_kernel_dir(dir: &Path, missing: &'static str) -> BuildError {
     BuildError::NotKernelDir {
         dir: dir.to_owned(),
         missing,
-        test_kernel: newest_cached_build("test").ok(),
+        // Never the broken directory itself.
+        test_kernel: newest_cached_build("test").ok().filter(|out| out != dir),
     }
 }
 

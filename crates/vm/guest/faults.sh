@@ -273,13 +273,14 @@ check "init faults: failslab as it was" sh -c "
 SKIP_REASON=
 
 # --- what all holds pin together is capped (256 MiB), not only each write:
-# 2049 elements of 128 KiB are refused before anything is allocated
+# 2048 elements of 128 KiB, 256 MiB of objects, are above the cap with their
+# pointers, and refused before anything is allocated
 check "load with 128 KiB objects" insmod $KO min_nr=1 object_size=131072
 check "hold 2 x 128 KiB" write_to $SYSFS/hold 2
-check_refused "2047 more (2049 in all, above the 256 MiB cap): ENOSPC" 1 "No space left on device" write_to $SYSFS/hold 2047
-# 2049 x (131072 + 8): each element with its pointer in the held array
-check_log "the cap is named in the log" "$MODULE: hold: 2047 more would pin 268582920 bytes with their pointers, above the 268435456-byte cap"
-check_refused "mempoolctl hold 2047: the cap explained" 1 "256 MiB cap" mempoolctl hold 2047
+check_refused "2046 more (2048 in all: 256 MiB of objects, above the cap with their pointers): ENOSPC" 1 "No space left on device" write_to $SYSFS/hold 2046
+# 2048 x (131072 + 8): each element with its pointer in the held array
+check_log "the cap is named in the log" "$MODULE: hold: 2046 more would pin 268451840 bytes with their pointers, above the 268435456-byte cap"
+check_refused "mempoolctl hold 2046: the cap explained" 1 "256 MiB cap" mempoolctl hold 2046
 check_refused "resize 4096 x 128 KiB (a 512 MiB reserve): EINVAL" 1 "Invalid argument" write_to $SYSFS/resize 4096
 check_flood "a burst of resizes above the reserve cap is rate-limited" resize 4096 "$MODULE: invalid min_nr=4096 with object_size=131072"
 # The limit reports what it dropped when a later call finds the window over:

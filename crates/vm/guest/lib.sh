@@ -103,10 +103,10 @@ check_prints() {
 		_i=$((_i + 1))
 	done
 	echo "\$$_shown"
-	eval "$_cmd" >$SCRATCH/prints.out 2>&1
+	eval "$_cmd" >"$SCRATCH/prints.out" 2>&1
 	rc=$?
 	shift $((_k + 1))
-	while IFS= read -r _line || [ -n "$_line" ]; do echo "$_line"; done <$SCRATCH/prints.out
+	while IFS= read -r _line || [ -n "$_line" ]; do echo "$_line"; done <"$SCRATCH/prints.out"
 	if [ $rc -ne 0 ]; then
 		report fail "$name" "exit status $rc"
 		return 0
@@ -119,7 +119,7 @@ check_prints() {
 				break
 				;;
 			esac
-		done <$SCRATCH/prints.out
+		done <"$SCRATCH/prints.out"
 		if [ -z "$_found" ]; then
 			report fail "$name" "no line of its output matches '$_pat'"
 			return 0
@@ -166,10 +166,10 @@ check_msg() {
 	want_rc=$2
 	want=$3
 	shift 3
-	"$@" >$SCRATCH/msg.out 2>&1
+	"$@" >"$SCRATCH/msg.out" 2>&1
 	rc=$?
 	echo "\$ $*   (must fail with $want_rc: $rc)"
-	slurp $SCRATCH/msg.out
+	slurp "$SCRATCH/msg.out"
 	echo "$OUT"
 	if [ $rc -eq 0 ]; then
 		report fail "$name" "succeeded but must fail"
@@ -241,10 +241,10 @@ check_fails_cleanly() {
 	shift 3
 	state
 	before=$STATE
-	"$@" >$SCRATCH/refused.out 2>&1
+	"$@" >"$SCRATCH/refused.out" 2>&1
 	rc=$?
 	state
-	slurp $SCRATCH/refused.out
+	slurp "$SCRATCH/refused.out"
 	echo "\$ $*   (must be refused: $rc) $OUT"
 	if [ $rc -eq 0 ]; then
 		report fail "$name" "accepted"
@@ -298,7 +298,7 @@ check_elements() {
 	# One grep, not the shell's `read` over the whole file: that reads a byte
 	# per system call, about 2 s for all of /proc/allocinfo under TCG. Exit 1
 	# (no line) is a count of 0; 2 is an error.
-	grep -F "[$MODULE]" $ALLOCINFO >$SCRATCH/allocinfo.module
+	grep -F "[$MODULE]" $ALLOCINFO >"$SCRATCH/allocinfo.module"
 	if [ $? -gt 1 ]; then
 		report fail "$1" "could not read $ALLOCINFO"
 		return 0
@@ -308,7 +308,7 @@ check_elements() {
 		[ "$_mod" = "[$MODULE]" ] || continue
 		echo "  $_bytes $_calls $_site $_rest"
 		_elements=$((_elements + _bytes / _slot))
-	done <$SCRATCH/allocinfo.module
+	done <"$SCRATCH/allocinfo.module"
 	echo "\$ /proc/allocinfo: $_elements slots of $_slot B live at $MODULE's sites; curr_nr $_curr, in_use $_used"
 	if [ "$_elements" -eq $((_curr + _used)) ]; then report ok "$1"; else
 		report fail "$1" "the kernel counts $_elements elements, curr_nr + in_use = $((_curr + _used))"
@@ -355,14 +355,14 @@ check_figures() {
 # cost compares with a clock reading's on this kernel; a figure says which.)
 check_clock_rule() {
 	skipping "$1" && return 0
-	if write_to $SYSFS/bench 1 2>$SCRATCH/rule.err; then
+	if write_to $SYSFS/bench 1 2>"$SCRATCH/rule.err"; then
 		line=$(dmesg | grep "$MODULE: bench: 1 pairs in 1 chunks" | tail -n 1)
 		step=$(echo "$line" | sed -n 's/.*(clock step \([0-9]*\) ns).*/\1/p')
 		took=$(echo "$line" | sed -n 's/.*mempool \([0-9]*\)\/.*cache \([0-9]*\)\/.*kmalloc \([0-9]*\)\/.*/\1 \2 \3/p' | tr ' ' '\n' | sort -n | head -n 1)
 		verdict=accepted
 	else
-		grep -q "Numerical result out of range" $SCRATCH/rule.err || {
-			report fail "$1" "refused, but not with ERANGE: $(cat $SCRATCH/rule.err)"
+		grep -q "Numerical result out of range" "$SCRATCH/rule.err" || {
+			report fail "$1" "refused, but not with ERANGE: $(cat "$SCRATCH/rule.err")"
 			return 0
 		}
 		line=$(dmesg | grep "$MODULE: bench: a chunk of 1 pairs took" | tail -n 1)
@@ -476,7 +476,7 @@ timed() {
 # "text_top ADDRESS" (_einittext, for a kernel without CONFIG_KALLSYMS_ALL,
 # which lists no _end) and "errname" if the kernel has that function.
 KALLSYMS=/proc/kallsyms
-RANGES=$SCRATCH/kallsyms.ranges
+RANGES="$SCRATCH/kallsyms.ranges"
 kallsyms_ranges() {
 	_names="_end|_einittext|errname"
 	for _fn; do _names="$_names|$_fn"; done

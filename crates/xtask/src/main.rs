@@ -256,7 +256,9 @@ fn run_vm(
 }
 
 /// [`run_vm`] with `$TMPDIR` set to `tmpdir`, where a run without
-/// `--work-dir` makes (and, passing, removes) its own directory.
+/// `--work-dir` makes (and, passing, removes) its own directory; the
+/// caller's `MEMPOOLCTL_KEEP` does not reach it, so that what it leaves there
+/// is its own choice.
 fn run_vm_in(
     tmpdir: Option<&Path>,
     ctl: &Path,
@@ -273,7 +275,7 @@ fn run_vm_in(
         "{ctl} --flavor {flavor} vm --kernel {kernel} {kos...} --scenario {scenario} {extra...}"
     );
     if let Some(dir) = tmpdir {
-        vm = vm.env("TMPDIR", dir);
+        vm = vm.env("TMPDIR", dir).env_remove("MEMPOOLCTL_KEEP");
     }
     let status = run::status(vm).context("running mempoolctl vm")?;
     Ok(status.code().unwrap_or(1))
@@ -312,11 +314,24 @@ fn vm(
     scenario: &str,
     extra: &[String],
 ) -> Result<i32> {
+    vm_in(None, parts, flavor, ko, scenario, extra)
+}
+
+/// [`vm`] with its own `$TMPDIR` (see [`run_vm_in`]).
+fn vm_in(
+    tmpdir: Option<&Path>,
+    parts: &Parts,
+    flavor: &str,
+    ko: Option<&Path>,
+    scenario: &str,
+    extra: &[String],
+) -> Result<i32> {
     let mut kos = twins(flavor, &parts.rust_ko, &parts.c_ko);
     if let Some(ko) = ko {
         kos[0] = ko;
     }
-    run_vm(
+    run_vm_in(
+        tmpdir,
         &parts.ctl,
         &parts.kernel.bzimage,
         &kos,
@@ -809,8 +824,7 @@ fn test() -> Result<()> {
             // Its own $TMPDIR: the passing run must leave nothing there.
             let tmpdir = dir.path().join("tmp");
             std::fs::create_dir(&tmpdir).context("a private $TMPDIR")?;
-            let kos = twins("rust", &parts.rust_ko, &parts.c_ko);
-            let code = run_vm_in(Some(&tmpdir), &parts.ctl, &parts.kernel.bzimage, &kos, "rust", "demo", &extra)?;
+            let code = vm_in(Some(&tmpdir), parts, "rust", None, "demo", &extra)?;
             let left = vm_dirs_in(&tmpdir);
             if !left.is_empty() {
                 println!("[xtask] the passing run left {left:?} behind");
@@ -888,8 +902,7 @@ fn test() -> Result<()> {
             // in this private $TMPDIR, and the expected failure is read back
             // from its results channel there.
             let tmp = tempfile::tempdir().context("a private $TMPDIR for the failing run")?;
-            let kos = twins("rust", &parts.rust_ko, &parts.c_ko);
-            let code = run_vm_in(Some(tmp.path()), &parts.ctl, &parts.kernel.bzimage, &kos, "rust", "selftest-fail", &quiet())?;
+            let code = vm_in(Some(tmp.path()), parts, "rust", None, "selftest-fail", &quiet())?;
             let kept = vm_dirs_in(tmp.path());
             if kept.len() != 1 {
                 println!("[xtask] the failed run kept {kept:?}, not one directory");
