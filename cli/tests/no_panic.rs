@@ -200,3 +200,30 @@ fn build_without_a_kernel_tree_points_at_the_vm_and_the_cached_test_kernel() {
         "{err}"
     );
 }
+
+#[test]
+fn the_build_log_goes_to_the_users_cache_not_a_fixed_tmp_name() {
+    // A fake kernel tree whose `make modules` prints a line and builds nothing.
+    let kdir = tempfile::tempdir().unwrap();
+    std::fs::write(kdir.path().join(".config"), "CONFIG_CC_IS_GCC=y\n").unwrap();
+    std::fs::write(
+        kdir.path().join("Makefile"),
+        "modules:\n\t@echo fake kbuild ran for $(M)\n",
+    )
+    .unwrap();
+    let module = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let err = stderr_of(
+        mempoolctl()
+            .env("MEMPOOLCTL_CACHE", cache.path())
+            .args(["--flavor", "c", "build", "--kdir"])
+            .arg(kdir.path())
+            .arg("--module-dir")
+            .arg(module.path()),
+        1,
+    );
+    assert!(err.contains("produced no .ko"), "{err}");
+    let log = cache.path().join("build-logs/c_mempool.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    assert!(text.contains("fake kbuild ran for"), "{text}");
+}
