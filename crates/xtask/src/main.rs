@@ -243,23 +243,11 @@ fn prepare() -> Result<Parts> {
 }
 
 /// `ctl --flavor <flavor> vm --kernel <kernel> --ko <each> --scenario <scenario> <extra>`;
-/// its exit code.
+/// its exit code. With `tmpdir`, `$TMPDIR` is set to it, where a run without
+/// `--work-dir` makes (and, passing, removes) its own directory; the caller's
+/// `MEMPOOLCTL_KEEP` does not reach it then, so that what it leaves there is
+/// its own choice.
 fn run_vm(
-    ctl: &Path,
-    kernel: &Path,
-    kos: &[&Path],
-    flavor: &str,
-    scenario: &str,
-    extra: &[String],
-) -> Result<i32> {
-    run_vm_in(None, ctl, kernel, kos, flavor, scenario, extra)
-}
-
-/// [`run_vm`] with `$TMPDIR` set to `tmpdir`, where a run without
-/// `--work-dir` makes (and, passing, removes) its own directory; the
-/// caller's `MEMPOOLCTL_KEEP` does not reach it, so that what it leaves there
-/// is its own choice.
-fn run_vm_in(
     tmpdir: Option<&Path>,
     ctl: &Path,
     kernel: &Path,
@@ -317,7 +305,7 @@ fn vm(
     vm_in(None, parts, flavor, ko, scenario, extra)
 }
 
-/// [`vm`] with its own `$TMPDIR` (see [`run_vm_in`]).
+/// [`vm`] with its own `$TMPDIR` (see [`run_vm`]).
 fn vm_in(
     tmpdir: Option<&Path>,
     parts: &Parts,
@@ -330,7 +318,7 @@ fn vm_in(
     if let Some(ko) = ko {
         kos[0] = ko;
     }
-    run_vm_in(
+    run_vm(
         tmpdir,
         &parts.ctl,
         &parts.kernel.bzimage,
@@ -351,7 +339,7 @@ fn stock_vm(
     extra: &[String],
 ) -> Result<i32> {
     let kos = twins(flavor, &parts.rust_ko, &parts.c_ko);
-    run_vm(ctl, &parts.vmlinuz, &kos, flavor, scenario, extra)
+    run_vm(None, ctl, &parts.vmlinuz, &kos, flavor, scenario, extra)
 }
 
 /// The stock path's chroot and both builds (the Rust one on regenerated metadata).
@@ -1073,7 +1061,7 @@ fn run_matrix() -> Result<()> {
                             junit.display().to_string(),
                         ];
                         let kos: Vec<&Path> = kos.iter().map(PathBuf::as_path).collect();
-                        let code = run_vm(ctl, &vmlinuz, &kos, flavor, scenario, &extra)?;
+                        let code = run_vm(None, ctl, &vmlinuz, &kos, flavor, scenario, &extra)?;
                         let counts = std::fs::read_to_string(&junit)
                             .ok()
                             .and_then(|x| matrix::junit_counts(&x));
