@@ -56,7 +56,7 @@ enum Task {
     /// Benchmarks on the lean kernel: Rust vs C twin in the kernel, mempoolctl vs
     /// insmod/rmmod and cat, VM boot-to-verdict, no-op build. Prints one table.
     Bench {
-        /// Boot-to-verdict runs per accelerator.
+        /// Boot-to-verdict runs per accelerator, of the `boot` and of the `demo` scenario each.
         #[arg(long, default_value_t = 3)]
         boots: usize,
     },
