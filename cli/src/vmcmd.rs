@@ -176,6 +176,10 @@ pub fn run(
     cfg.cpus = cpus;
     cfg.memory_mb = memory_mb;
     cfg.extra_append = a.kernel_args.join(" ");
+    // Its HZ, when its configuration is at hand (a build tree's, or installed).
+    cfg.kernel_hz = std::fs::read_to_string(kbuild::config_of(&kernel, &release))
+        .ok()
+        .and_then(|text| kbuild::kconfig::Kconfig::parse(&text).number("HZ"));
     if symbols.is_some() {
         let socket = work.join("qmp.sock");
         let _ = std::fs::remove_file(&socket);

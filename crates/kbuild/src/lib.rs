@@ -208,14 +208,26 @@ pub const BZIMAGE_IN_TREE: &str = "arch/x86/boot/bzImage";
 /// build tree the image is in, else where distributions install it
 /// (`/boot/System.map-<release>`).
 pub fn system_map_of(bzimage: &Path, release: &str) -> PathBuf {
-    let in_tree = Path::new(BZIMAGE_IN_TREE);
-    let tree_map = bzimage
-        .ends_with(in_tree)
-        .then(|| bzimage.ancestors().nth(in_tree.components().count()))
+    beside_image(bzimage, "System.map", "System.map", release)
+}
+
+/// The kernel's configuration for the image `bzimage`: its build tree's
+/// `.config`, else where distributions install it (`/boot/config-<release>`).
+pub fn config_of(bzimage: &Path, release: &str) -> PathBuf {
+    beside_image(bzimage, ".config", "config", release)
+}
+
+/// `in_tree` at the top of the build tree `bzimage` is in, when it is in one
+/// and the file exists; else `/boot/<boot_name>-<release>`.
+fn beside_image(bzimage: &Path, in_tree: &str, boot_name: &str, release: &str) -> PathBuf {
+    let image_in_tree = Path::new(BZIMAGE_IN_TREE);
+    bzimage
+        .ends_with(image_in_tree)
+        .then(|| bzimage.ancestors().nth(image_in_tree.components().count()))
         .flatten()
-        .map(|tree| tree.join("System.map"))
-        .filter(|map| map.is_file());
-    tree_map.unwrap_or_else(|| PathBuf::from(format!("/boot/System.map-{release}")))
+        .map(|tree| tree.join(in_tree))
+        .filter(|file| file.is_file())
+        .unwrap_or_else(|| PathBuf::from(format!("/boot/{boot_name}-{release}")))
 }
 
 /// A finished test kernel build.
@@ -516,6 +528,18 @@ mod tests {
             system_map_of(&vmlinuz, "7.3.4"),
             Path::new("/boot/System.map-7.3.4")
         );
+    }
+
+    #[test]
+    fn config_is_the_build_trees_else_the_installed_one() {
+        let tree = tempfile::tempdir().unwrap();
+        let image = tree.path().join("arch/x86/boot/bzImage");
+        assert_eq!(
+            config_of(&image, "7.3.4+deb13-amd64"),
+            Path::new("/boot/config-7.3.4+deb13-amd64")
+        );
+        fs::write(tree.path().join(".config"), "CONFIG_HZ=250\n").unwrap();
+        assert_eq!(config_of(&image, "7.3.4"), tree.path().join(".config"));
     }
 
     #[test]
