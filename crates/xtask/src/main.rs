@@ -901,7 +901,7 @@ fn test() -> Result<()> {
     ));
     // Negative cases: the suite must be able to fail.
     jobs.push((
-        "a failing guest check fails the run (exit 3, the check's own reason on the results channel), which keeps its own directory".to_owned(),
+        "a failing guest check fails the run (exit 3, the check's own reason on the results channel), which keeps its own directory; its kernel found its delay loop preset (lpj, from the test kernel's .config)".to_owned(),
         Box::new(move || {
             // No --work-dir: the failed run must keep the directory it made
             // in this private $TMPDIR, and the expected failure is read back
@@ -912,10 +912,17 @@ fn test() -> Result<()> {
             if kept.len() != 1 {
                 println!("[xtask] the failed run kept {kept:?}, not one directory");
             }
-            let results = kept
-                .first()
-                .and_then(|d| std::fs::read_to_string(d.join("results.tap")).ok())
-                .unwrap_or_default();
+            let read = |name: &str| {
+                kept.first()
+                    .and_then(|d| std::fs::read_to_string(d.join(name)).ok())
+                    .unwrap_or_default()
+            };
+            let results = read("results.tap");
+            // The kernel's own word that `lpj=` reached it (else it calibrates).
+            let preset = read("console.log").contains("Calibrating delay loop (skipped) preset value");
+            if !preset {
+                println!("[xtask] the kernel did not find its delay loop preset");
+            }
             let expected = [
                 "ok 1 - a passing check",
                 "not ok 2 - a deliberately wrong expectation # expected '7', got '6'",
@@ -926,7 +933,7 @@ fn test() -> Result<()> {
             if !missing.is_empty() {
                 println!("[xtask] results channel lacks: {missing:?}");
             }
-            Ok(code == 3 && kept.len() == 1 && missing.is_empty())
+            Ok(code == 3 && kept.len() == 1 && missing.is_empty() && preset)
         }),
     ));
     for (flavor, dir) in [("rust", "module"), ("c", "module/c")] {
