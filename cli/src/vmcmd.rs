@@ -176,9 +176,9 @@ pub fn run(
     cfg.cpus = cpus;
     cfg.memory_mb = memory_mb;
     cfg.extra_append = a.kernel_args.join(" ");
-    // Its HZ, when its configuration is at hand (a build tree's, or installed).
-    cfg.kernel_hz = std::fs::read_to_string(kbuild::config_of(&kernel, &release))
-        .ok()
+    // Its HZ, when the configuration it was built with is sure.
+    cfg.kernel_hz = kbuild::config_of(&kernel, &release)
+        .and_then(|conf| std::fs::read_to_string(conf).ok())
         .and_then(|text| kbuild::kconfig::Kconfig::parse(&text).number("HZ"));
     if symbols.is_some() {
         let socket = work.join("qmp.sock");

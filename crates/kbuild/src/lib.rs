@@ -208,26 +208,41 @@ pub const BZIMAGE_IN_TREE: &str = "arch/x86/boot/bzImage";
 /// build tree the image is in, else where distributions install it
 /// (`/boot/System.map-<release>`).
 pub fn system_map_of(bzimage: &Path, release: &str) -> PathBuf {
-    beside_image(bzimage, "System.map", "System.map", release)
+    build_tree_of(bzimage)
+        .map(|tree| tree.join("System.map"))
+        .filter(|map| map.is_file())
+        .unwrap_or_else(|| PathBuf::from(format!("/boot/System.map-{release}")))
 }
 
-/// The kernel's configuration for the image `bzimage`: its build tree's
-/// `.config`, else where distributions install it (`/boot/config-<release>`).
-pub fn config_of(bzimage: &Path, release: &str) -> PathBuf {
-    beside_image(bzimage, ".config", "config", release)
+/// The configuration the image `bzimage` was built with, where that is sure:
+/// its build tree's `include/config/auto.conf` (what the build used, unlike a
+/// `.config` edited since), or the `config-<release>` beside a
+/// `vmlinuz-<release>` (`/boot`'s layout). `None` for any other image: a
+/// copy, or one whose release another build may share.
+pub fn config_of(bzimage: &Path, release: &str) -> Option<PathBuf> {
+    let in_tree = build_tree_of(bzimage)
+        .map(|tree| tree.join("include/config/auto.conf"))
+        .filter(|conf| conf.is_file());
+    in_tree.or_else(|| {
+        let image = bzimage.canonicalize().ok()?;
+        (image.file_name()? == format!("vmlinuz-{release}").as_str())
+            .then(|| image.with_file_name(format!("config-{release}")))
+            .filter(|conf| conf.is_file())
+    })
 }
 
-/// `in_tree` at the top of the build tree `bzimage` is in, when it is in one
-/// and the file exists; else `/boot/<boot_name>-<release>`.
-fn beside_image(bzimage: &Path, in_tree: &str, boot_name: &str, release: &str) -> PathBuf {
-    let image_in_tree = Path::new(BZIMAGE_IN_TREE);
-    bzimage
-        .ends_with(image_in_tree)
-        .then(|| bzimage.ancestors().nth(image_in_tree.components().count()))
+/// The build tree the image `bzimage` is in (its path resolved: kbuild's
+/// `arch/x86_64/boot/bzImage` is a symlink), if it is in one.
+fn build_tree_of(bzimage: &Path) -> Option<PathBuf> {
+    let image = bzimage
+        .canonicalize()
+        .unwrap_or_else(|_| bzimage.to_owned());
+    let in_tree = Path::new(BZIMAGE_IN_TREE);
+    image
+        .ends_with(in_tree)
+        .then(|| image.ancestors().nth(in_tree.components().count()))
         .flatten()
-        .map(|tree| tree.join(in_tree))
-        .filter(|file| file.is_file())
-        .unwrap_or_else(|| PathBuf::from(format!("/boot/{boot_name}-{release}")))
+        .map(Path::to_owned)
 }
 
 /// A finished test kernel build.
@@ -531,15 +546,44 @@ mod tests {
     }
 
     #[test]
-    fn config_is_the_build_trees_else_the_installed_one() {
-        let tree = tempfile::tempdir().unwrap();
-        let image = tree.path().join("arch/x86/boot/bzImage");
+    fn config_is_the_one_the_image_was_built_with_or_none() {
+        let root = tempfile::tempdir().unwrap();
+        let tree = root.path().join("out");
+        let boot = tree.join("arch/x86/boot");
+        fs::create_dir_all(&boot).unwrap();
+        fs::create_dir_all(tree.join("include/config")).unwrap();
+        fs::create_dir_all(tree.join("arch/x86_64/boot")).unwrap();
+        let image = boot.join("bzImage");
+        fs::write(&image, "").unwrap();
+        // kbuild's other name for it.
+        let alias = tree.join("arch/x86_64/boot/bzImage");
+        std::os::unix::fs::symlink("../../x86/boot/bzImage", &alias).unwrap();
+        // A .config alone (edited since the build?) is not enough.
+        fs::write(tree.join(".config"), "CONFIG_HZ=1000\n").unwrap();
+        assert_eq!(config_of(&image, "7.3.4"), None);
+        let auto = tree.join("include/config/auto.conf");
+        fs::write(&auto, "CONFIG_HZ=250\n").unwrap();
+        assert_eq!(config_of(&image, "7.3.4").as_deref(), Some(auto.as_path()));
         assert_eq!(
-            config_of(&image, "7.3.4+deb13-amd64"),
-            Path::new("/boot/config-7.3.4+deb13-amd64")
+            config_of(&alias, "7.3.4").as_deref(),
+            Some(auto.canonicalize().unwrap().as_path())
         );
-        fs::write(tree.path().join(".config"), "CONFIG_HZ=250\n").unwrap();
-        assert_eq!(config_of(&image, "7.3.4"), tree.path().join(".config"));
+        // A copy of the image outside its tree: no configuration.
+        let copy = root.path().join("bzImage");
+        fs::copy(&image, &copy).unwrap();
+        assert_eq!(config_of(&copy, "7.3.4"), None);
+        // /boot's layout: the config beside the vmlinuz of the same release,
+        // never another image's.
+        let vmlinuz = root.path().join("vmlinuz-7.3.4+deb13-amd64");
+        fs::write(&vmlinuz, "").unwrap();
+        assert_eq!(config_of(&vmlinuz, "7.3.4+deb13-amd64"), None);
+        let conf = root.path().join("config-7.3.4+deb13-amd64");
+        fs::write(&conf, "CONFIG_HZ=250\n").unwrap();
+        assert_eq!(
+            config_of(&vmlinuz, "7.3.4+deb13-amd64").as_deref(),
+            Some(conf.canonicalize().unwrap().as_path())
+        );
+        assert_eq!(config_of(&copy, "7.3.4+deb13-amd64"), None);
     }
 
     #[test]

@@ -154,11 +154,11 @@ impl VmConfig {
 /// With the kernel's HZ known, the delay loop is preset too (`lpj`, the
 /// figure the first CPU gets from the TSC rate): each further CPU calibrates
 /// its own otherwise (TCG has no constant TSC to share the first CPU's), which
-/// under TCG fails its direct method and converges slowly, 0.12 s of every
-/// boot. A demo on the lean kernel: 2.25 -> 1.85 s (medians of 5, side by
-/// side). (`noapictimer` would skip the local APIC timer's calibration too,
-/// another 0.22 s, as TCG emulates no TSC-deadline timer; but ticks broadcast
-/// from the PIT cost the busy `all` scenario about 10% more host CPU.)
+/// under TCG fails its direct method and converges slowly: bringing up the
+/// second CPU took 0.12 s, 0.03 s with it (the kernel's timestamps).
+/// (`noapictimer` would skip the local APIC timer's calibration too, another
+/// 0.22 s, as TCG emulates no TSC-deadline timer; but ticks broadcast from the
+/// PIT cost the busy `all` scenario about 14% more host CPU.)
 fn tcg_clock_args(tsc_khz: Option<u64>, kernel_hz: Option<u64>) -> String {
     match (tsc_khz, kernel_hz.filter(|hz| *hz > 0)) {
         (Some(khz), Some(hz)) => {
