@@ -208,7 +208,10 @@ pub const BZIMAGE_IN_TREE: &str = "arch/x86/boot/bzImage";
 /// build tree the image is in, else where distributions install it
 /// (`/boot/System.map-<release>`).
 pub fn system_map_of(bzimage: &Path, release: &str) -> PathBuf {
-    build_tree_of(bzimage)
+    let image = bzimage
+        .canonicalize()
+        .unwrap_or_else(|_| bzimage.to_owned());
+    build_tree_of(&image)
         .map(|tree| tree.join("System.map"))
         .filter(|map| map.is_file())
         .unwrap_or_else(|| PathBuf::from(format!("/boot/System.map-{release}")))
@@ -220,29 +223,25 @@ pub fn system_map_of(bzimage: &Path, release: &str) -> PathBuf {
 /// `vmlinuz-<release>` (`/boot`'s layout). `None` for any other image: a
 /// copy, or one whose release another build may share.
 pub fn config_of(bzimage: &Path, release: &str) -> Option<PathBuf> {
-    let in_tree = build_tree_of(bzimage)
+    let image = bzimage.canonicalize().ok()?;
+    let in_tree = build_tree_of(&image)
         .map(|tree| tree.join("include/config/auto.conf"))
         .filter(|conf| conf.is_file());
     in_tree.or_else(|| {
-        let image = bzimage.canonicalize().ok()?;
         (image.file_name()? == format!("vmlinuz-{release}").as_str())
             .then(|| image.with_file_name(format!("config-{release}")))
             .filter(|conf| conf.is_file())
     })
 }
 
-/// The build tree the image `bzimage` is in (its path resolved: kbuild's
-/// `arch/x86_64/boot/bzImage` is a symlink), if it is in one.
-fn build_tree_of(bzimage: &Path) -> Option<PathBuf> {
-    let image = bzimage
-        .canonicalize()
-        .unwrap_or_else(|_| bzimage.to_owned());
+/// The build tree the image at `image` is in, if it is in one. `image` is
+/// resolved by the caller: kbuild's `arch/x86_64/boot/bzImage` is a symlink.
+fn build_tree_of(image: &Path) -> Option<&Path> {
     let in_tree = Path::new(BZIMAGE_IN_TREE);
     image
         .ends_with(in_tree)
         .then(|| image.ancestors().nth(in_tree.components().count()))
         .flatten()
-        .map(Path::to_owned)
 }
 
 /// A finished test kernel build.

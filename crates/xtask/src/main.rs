@@ -242,8 +242,24 @@ fn prepare() -> Result<Parts> {
     prepare_with(test_kernel, &repo_root())
 }
 
-/// `ctl --flavor <flavor> vm --kernel <kernel> --ko <each> --scenario <scenario> <extra>`;
-/// its exit code. With `tmpdir`, `$TMPDIR` is set to it, where a run without
+/// `ctl --flavor <flavor> vm --kernel <kernel> --ko <each> --scenario <scenario> <extra>`.
+fn vm_command<'a>(
+    sh: &'a Shell,
+    ctl: &Path,
+    kernel: &Path,
+    kos: &[&Path],
+    flavor: &str,
+    scenario: &str,
+    extra: &[String],
+) -> xshell::Cmd<'a> {
+    let kos = kos.iter().flat_map(|ko| [Path::new("--ko"), *ko]);
+    cmd!(
+        sh,
+        "{ctl} --flavor {flavor} vm --kernel {kernel} {kos...} --scenario {scenario} {extra...}"
+    )
+}
+
+/// [`vm_command`]'s exit code. With `tmpdir`, `$TMPDIR` is set to it, where a run without
 /// `--work-dir` makes (and, passing, removes) its own directory; the caller's
 /// `MEMPOOLCTL_KEEP` does not reach it then, so that what it leaves there is
 /// its own choice.
@@ -257,11 +273,7 @@ fn run_vm(
     extra: &[String],
 ) -> Result<i32> {
     let sh = Shell::new()?;
-    let kos = kos.iter().flat_map(|ko| [Path::new("--ko"), *ko]);
-    let mut vm = cmd!(
-        sh,
-        "{ctl} --flavor {flavor} vm --kernel {kernel} {kos...} --scenario {scenario} {extra...}"
-    );
+    let mut vm = vm_command(&sh, ctl, kernel, kos, flavor, scenario, extra);
     if let Some(dir) = tmpdir {
         vm = vm.env("TMPDIR", dir).env_remove("MEMPOOLCTL_KEEP");
     }
@@ -430,18 +442,14 @@ fn run_bench(boots: usize) -> Result<()> {
     let (ctl, bzimage) = (&parts.ctl, &parts.kernel.bzimage);
     let twins = twins("rust", &parts.rust_ko, &parts.c_ko);
     for accel in &accels {
+        let extra = ["--accel".to_owned(), accel.to_string()];
         for (scenario, kos) in [("boot", &twins[..1]), ("demo", &twins[..])] {
-            let kos: Vec<&Path> = kos.iter().flat_map(|ko| [Path::new("--ko"), *ko]).collect();
             for _ in 0..boots {
-                let ko_args = &kos;
-                let out = cmd!(
-                    sh,
-                    "{ctl} vm --kernel {bzimage} {ko_args...} --scenario {scenario} --accel {accel}"
-                )
-                .quiet()
-                .ignore_status()
-                .output()
-                .context("running mempoolctl vm")?;
+                let out = vm_command(&sh, ctl, bzimage, kos, "rust", scenario, &extra)
+                    .quiet()
+                    .ignore_status()
+                    .output()
+                    .context("running mempoolctl vm")?;
                 let text = String::from_utf8_lossy(&out.stdout);
                 // A boot that failed (a panic ends it early) would time a failure.
                 if !out.status.success() {
