@@ -234,6 +234,23 @@ pub fn config_of(bzimage: &Path, release: &str) -> Option<PathBuf> {
     })
 }
 
+/// The uncompressed `vmlinux` to boot in place of the image `bzimage`,
+/// through the kernel's PVH entry: the one in the image's build tree, when
+/// that build had `CONFIG_PVH=y` and the vmlinux is the one the image was made
+/// from (not written after it: a build since that stopped before its image).
+/// QEMU then loads it directly: no decompression, no real-mode setup.
+pub fn pvh_vmlinux_of(bzimage: &Path) -> Option<PathBuf> {
+    let image = bzimage.canonicalize().ok()?;
+    let tree = build_tree_of(&image)?;
+    let conf = fs::read_to_string(tree.join("include/config/auto.conf")).ok()?;
+    if !kconfig::Kconfig::parse(&conf).is_y("PVH") {
+        return None;
+    }
+    let vmlinux = tree.join("vmlinux");
+    let written = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    (written(&vmlinux)? <= written(&image)?).then_some(vmlinux)
+}
+
 /// The build tree the image at `image` is in, if it is in one. `image` is
 /// resolved by the caller: kbuild's `arch/x86_64/boot/bzImage` is a symlink.
 fn build_tree_of(image: &Path) -> Option<&Path> {
@@ -542,6 +559,49 @@ mod tests {
             system_map_of(&vmlinuz, "7.3.4"),
             Path::new("/boot/System.map-7.3.4")
         );
+    }
+
+    #[test]
+    fn pvh_vmlinux_only_from_the_images_own_pvh_build() {
+        let root = tempfile::tempdir().unwrap();
+        let tree = root.path().join("out");
+        let boot = tree.join("arch/x86/boot");
+        fs::create_dir_all(&boot).unwrap();
+        fs::create_dir_all(tree.join("include/config")).unwrap();
+        let (vmlinux, image) = (tree.join("vmlinux"), boot.join("bzImage"));
+        let at = |path: &Path, secs: u64| {
+            let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        };
+        fs::write(&vmlinux, "").unwrap();
+        fs::write(&image, "").unwrap();
+        at(&vmlinux, 1_000);
+        at(&image, 1_001);
+        let auto = tree.join("include/config/auto.conf");
+        // No configuration, or one without PVH: the image itself.
+        assert_eq!(pvh_vmlinux_of(&image), None);
+        fs::write(&auto, "CONFIG_HZ=250\n").unwrap();
+        assert_eq!(pvh_vmlinux_of(&image), None);
+        fs::write(&auto, "CONFIG_HZ=250\nCONFIG_PVH=y\n").unwrap();
+        assert_eq!(
+            pvh_vmlinux_of(&image).as_deref(),
+            Some(vmlinux.canonicalize().unwrap().as_path())
+        );
+        // A vmlinux written after the image (a build that stopped before it).
+        at(&vmlinux, 1_002);
+        assert_eq!(pvh_vmlinux_of(&image), None);
+        at(&vmlinux, 1_000);
+        // No vmlinux, or an image outside its tree.
+        let copy = root.path().join("bzImage");
+        fs::copy(&image, &copy).unwrap();
+        assert_eq!(pvh_vmlinux_of(&copy), None);
+        fs::remove_file(&vmlinux).unwrap();
+        assert_eq!(pvh_vmlinux_of(&image), None);
     }
 
     #[test]

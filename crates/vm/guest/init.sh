@@ -20,6 +20,10 @@ echo 5 >/proc/sys/kernel/printk
 echo "mempoolctl-guest: kernel $RELEASE, scenario starting"
 read -r up _ </proc/uptime
 figure seconds_boot_to_init "${up%.*}"
+# How the kernel was entered, in its own words: boot protocol 0x020c is QEMU's
+# PVH entry into a vmlinux (mempoolctl vm boots one when the image's build tree
+# has it); a bzImage carries its own header's version.
+read -r proto 2>/dev/null </sys/kernel/boot_params/version && echo "# boot_protocol $proto" >&3
 clock_line
 . /scenario.sh
 finish

@@ -938,19 +938,28 @@ fn test() -> Result<()> {
         }),
     ));
     jobs.push((
-        "the test kernel boots with its delay loop preset (lpj= from the configuration it was built with), in the kernel's own words".to_owned(),
+        "the test kernel boots through its vmlinux's PVH entry (boot protocol 0x020c) with its delay loop preset (lpj= from the configuration it was built with), in the kernel's own words".to_owned(),
         Box::new(move || {
             let tmp = tempfile::tempdir().context("a private directory for the boot")?;
             let mut extra = quiet();
             extra.extend(["--work-dir".to_owned(), tmp.path().display().to_string()]);
             let code = vm(parts, "rust", None, "boot", &extra)?;
-            let console = std::fs::read_to_string(tmp.path().join("console.log")).unwrap_or_default();
+            let read = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap_or_default();
             // A kernel without lpj= says "value calculated using timer frequency".
-            let preset = console.contains("Calibrating delay loop (skipped) preset value");
+            let preset = read("console.log").contains("Calibrating delay loop (skipped) preset value");
             if !preset {
                 println!("[xtask] the kernel did not find its delay loop preset");
             }
-            Ok(code == 0 && preset)
+            // The bzImage's own header says 0x020f.
+            let protocol = read("results.tap")
+                .lines()
+                .find_map(|l| l.strip_prefix("# boot_protocol "))
+                .map(str::to_owned);
+            let pvh = protocol.as_deref() == Some("0x020c");
+            if !pvh {
+                println!("[xtask] the kernel was not entered through PVH (boot protocol {protocol:?})");
+            }
+            Ok(code == 0 && preset && pvh)
         }),
     ));
     for (flavor, dir) in [("rust", "module"), ("c", "module/c")] {
