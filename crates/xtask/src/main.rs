@@ -158,14 +158,20 @@ fn build_module(kernel: &KernelBuild, module_dir: &Path, extra: &[String]) -> Re
 }
 
 /// A statically linked mempoolctl: it runs on the host and inside the guest.
-fn static_mempoolctl() -> Result<PathBuf> {
+/// `yielding`: at the lowest CPU priority (`nice -n 19`), for a build beside
+/// work on the critical path.
+fn static_mempoolctl(yielding: bool) -> Result<PathBuf> {
     let root = repo_root();
     let sh = Shell::new()?;
     sh.change_dir(&root);
     let cargo = env!("CARGO");
+    let (program, before) = match yielding {
+        true => ("nice", vec!["-n", "19", cargo]),
+        false => (cargo, vec![]),
+    };
     let build = cmd!(
         sh,
-        "{cargo} build --quiet --release -p mempoolctl --target x86_64-unknown-linux-gnu"
+        "{program} {before...} build --quiet --release -p mempoolctl --target x86_64-unknown-linux-gnu"
     )
     .env(
         "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
@@ -181,12 +187,14 @@ fn static_mempoolctl() -> Result<PathBuf> {
 }
 
 /// Runs `work` while the static mempoolctl builds, which needs neither the
-/// provisioned packages nor a kernel: on a fresh machine it overlaps
-/// provisioning (apt's downloads leave the cores idle; its `cargo install
-/// bindgen-cli` competes for them), then the kernel build.
+/// provisioned packages nor a kernel. On a fresh machine it overlaps
+/// provisioning, at the lowest priority: apt's downloads leave the cores idle,
+/// and `cargo install bindgen-cli`, which the kernel's configuration waits
+/// for, gets them first; what is left of this build then runs while the
+/// kernel source is unpacked and configured on one core.
 fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, PathBuf)> {
     std::thread::scope(|s| {
-        let ctl = s.spawn(|| phase("static mempoolctl", static_mempoolctl));
+        let ctl = s.spawn(|| phase("static mempoolctl", || static_mempoolctl(true)));
         let done = work();
         let ctl = ctl
             .join()
@@ -197,7 +205,10 @@ fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, P
             // linked: once provisioning is done, one more try says for sure.
             (Ok(done), Err(e)) => {
                 eprintln!("[xtask] the static mempoolctl build failed during provisioning ({e:#}); building it again");
-                Ok((done, phase("static mempoolctl", static_mempoolctl)?))
+                Ok((
+                    done,
+                    phase("static mempoolctl", || static_mempoolctl(false))?,
+                ))
             }
             (Err(e), ctl) => {
                 if let Err(c) = ctl {
