@@ -12,8 +12,14 @@ use vm::{Accel, GuestImage, Scenario, VmConfig};
 #[derive(Args)]
 pub struct VmArgs {
     /// Kernel image [default: the newest cached test kernel (cargo xtask kernel)].
+    /// A bzImage in its build tree boots as that tree's vmlinux, through its
+    /// PVH entry, when the vmlinux is the image's kernel and has one.
     #[arg(long)]
     kernel: Option<PathBuf>,
+    /// Boot the --kernel image itself (its decompressor, real-mode setup and
+    /// KASLR), never its build tree's vmlinux through the PVH entry.
+    #[arg(long)]
+    no_pvh: bool,
     /// Module files to put in the guest (repeatable) [default: the flavor's .ko in its module dir].
     #[arg(long = "ko")]
     kos: Vec<PathBuf>,
@@ -180,9 +186,15 @@ pub fn run(
     cfg.kernel_hz = kbuild::config_of(&kernel, &release)
         .and_then(|conf| std::fs::read_to_string(conf).ok())
         .and_then(|text| kbuild::kconfig::Kconfig::parse(&text).number("HZ"));
-    // Its uncompressed vmlinux, through the PVH entry, when its build tree has
-    // one: 0.1 s less of every boot under TCG (config/kernel/test.fragment).
-    let pvh = kbuild::pvh_vmlinux_of(&kernel);
+    // Its build tree's uncompressed vmlinux, through the PVH entry, when that
+    // is the image's kernel and has the entry (see config/kernel/test.fragment).
+    let pvh = match a.no_pvh {
+        true => None,
+        false => kbuild::vmlinux_of(&kernel).filter(|vmlinux| {
+            let version = vm::bzimage_version(&image).unwrap_or_default();
+            std::fs::read(vmlinux).is_ok_and(|elf| vm::pvh::boots_as(&elf, &version))
+        }),
+    };
     if let Some(vmlinux) = &pvh {
         cfg.kernel = vmlinux.clone();
     }

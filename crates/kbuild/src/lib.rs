@@ -234,19 +234,13 @@ pub fn config_of(bzimage: &Path, release: &str) -> Option<PathBuf> {
     })
 }
 
-/// The uncompressed `vmlinux` to boot in place of the image `bzimage`,
-/// through the kernel's PVH entry: the one in the image's build tree, when
-/// that build had `CONFIG_PVH=y` and the vmlinux is the one the image was made
-/// from (not written after it: a build since that stopped before its image).
-/// QEMU then loads it directly: no decompression, no real-mode setup.
-pub fn pvh_vmlinux_of(bzimage: &Path) -> Option<PathBuf> {
+/// The uncompressed `vmlinux` beside the image `bzimage` in its build tree,
+/// when it is not newer than the image (a build since that stopped before
+/// making its image leaves a newer one). Whether it is that image's kernel,
+/// and bootable as it is, its contents say (`vm::pvh`).
+pub fn vmlinux_of(bzimage: &Path) -> Option<PathBuf> {
     let image = bzimage.canonicalize().ok()?;
-    let tree = build_tree_of(&image)?;
-    let conf = fs::read_to_string(tree.join("include/config/auto.conf")).ok()?;
-    if !kconfig::Kconfig::parse(&conf).is_y("PVH") {
-        return None;
-    }
-    let vmlinux = tree.join("vmlinux");
+    let vmlinux = build_tree_of(&image)?.join("vmlinux");
     let written = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
     (written(&vmlinux)? <= written(&image)?).then_some(vmlinux)
 }
@@ -354,13 +348,16 @@ impl KernelSpec {
         })
     }
 
-    /// Hash of source identity, fragment text and toolchain versions.
+    /// Hash of source identity, the fragment's assignments and toolchain
+    /// versions. Not the fragment's text: editing a comment rebuilds nothing.
     pub fn cache_key(&self) -> String {
         let mut h = Sha256::new();
         let meta = fs::metadata(&self.source_tarball).ok();
         h.update(self.source_tarball.to_string_lossy().as_bytes());
         h.update(meta.map(|m| m.len()).unwrap_or(0).to_le_bytes());
-        h.update(self.fragment.text().as_bytes());
+        for (name, value) in self.fragment.assignments() {
+            h.update(format!("{name}={value}\n").as_bytes());
+        }
         h.update(self.toolchain.fingerprint().as_bytes());
         let digest = h.finalize();
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -562,12 +559,28 @@ mod tests {
     }
 
     #[test]
-    fn pvh_vmlinux_only_from_the_images_own_pvh_build() {
+    fn the_cache_key_follows_the_fragments_assignments_not_its_comments() {
+        let spec = |text: &str| KernelSpec {
+            name: "test".to_owned(),
+            source_tarball: PathBuf::from("/nonexistent/linux-source-7.3.tar.xz"),
+            fragment: Fragment::parse(text, "test").unwrap(),
+            toolchain: Toolchain::test_kernel(),
+            cache_root: PathBuf::from("/nonexistent"),
+        };
+        let key = spec("# why\nCONFIG_PVH=y\nCONFIG_HZ_250=y\n").cache_key();
+        let reworded = spec("# why, said better\n\nCONFIG_PVH=y\n# and more\nCONFIG_HZ_250=y\n");
+        assert_eq!(reworded.cache_key(), key);
+        assert_ne!(spec("CONFIG_PVH=n\nCONFIG_HZ_250=y\n").cache_key(), key);
+        assert_ne!(spec("CONFIG_PVH=y\n").cache_key(), key);
+    }
+
+    #[test]
+    fn vmlinux_from_the_images_own_tree_and_not_newer() {
         let root = tempfile::tempdir().unwrap();
         let tree = root.path().join("out");
         let boot = tree.join("arch/x86/boot");
         fs::create_dir_all(&boot).unwrap();
-        fs::create_dir_all(tree.join("include/config")).unwrap();
+        fs::create_dir_all(tree.join("arch/x86_64/boot")).unwrap();
         let (vmlinux, image) = (tree.join("vmlinux"), boot.join("bzImage"));
         let at = |path: &Path, secs: u64| {
             let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
@@ -580,28 +593,27 @@ mod tests {
         };
         fs::write(&vmlinux, "").unwrap();
         fs::write(&image, "").unwrap();
-        at(&vmlinux, 1_000);
         at(&image, 1_001);
-        let auto = tree.join("include/config/auto.conf");
-        // No configuration, or one without PVH: the image itself.
-        assert_eq!(pvh_vmlinux_of(&image), None);
-        fs::write(&auto, "CONFIG_HZ=250\n").unwrap();
-        assert_eq!(pvh_vmlinux_of(&image), None);
-        fs::write(&auto, "CONFIG_HZ=250\nCONFIG_PVH=y\n").unwrap();
-        assert_eq!(
-            pvh_vmlinux_of(&image).as_deref(),
-            Some(vmlinux.canonicalize().unwrap().as_path())
-        );
-        // A vmlinux written after the image (a build that stopped before it).
-        at(&vmlinux, 1_002);
-        assert_eq!(pvh_vmlinux_of(&image), None);
+        let found = Some(vmlinux.canonicalize().unwrap());
+        // Older, or written in the same second (coarse timestamps).
         at(&vmlinux, 1_000);
-        // No vmlinux, or an image outside its tree.
+        assert_eq!(vmlinux_of(&image), found);
+        at(&vmlinux, 1_001);
+        assert_eq!(vmlinux_of(&image), found);
+        // kbuild's other name for the image.
+        let alias = tree.join("arch/x86_64/boot/bzImage");
+        std::os::unix::fs::symlink("../../x86/boot/bzImage", &alias).unwrap();
+        assert_eq!(vmlinux_of(&alias), found);
+        // Written after the image: a build that stopped before it.
+        at(&vmlinux, 1_002);
+        assert_eq!(vmlinux_of(&image), None);
+        at(&vmlinux, 1_000);
+        // An image outside its tree, or no vmlinux.
         let copy = root.path().join("bzImage");
         fs::copy(&image, &copy).unwrap();
-        assert_eq!(pvh_vmlinux_of(&copy), None);
+        assert_eq!(vmlinux_of(&copy), None);
         fs::remove_file(&vmlinux).unwrap();
-        assert_eq!(pvh_vmlinux_of(&image), None);
+        assert_eq!(vmlinux_of(&image), None);
     }
 
     #[test]

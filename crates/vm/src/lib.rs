@@ -5,6 +5,7 @@ pub mod accel;
 pub mod console;
 pub mod initramfs;
 pub mod profile;
+pub mod pvh;
 pub mod qemu;
 pub mod report;
 pub mod scenario;
@@ -22,12 +23,21 @@ pub const WORK_DIR_PREFIX: &str = "mempoolctl-vm-";
 /// `uname -r` of an x86 bzImage, from its setup header's `kernel_version`
 /// pointer; `None` when `data` is no bzImage.
 pub fn bzimage_release(data: &[u8]) -> Option<String> {
+    let version = bzimage_version(data)?;
+    let release = version.split(' ').next()?;
+    (!release.is_empty()).then(|| release.to_owned())
+}
+
+/// The whole `kernel_version` string of an x86 bzImage's setup header:
+/// `<release> (<user>@<host>) <UTS_VERSION>`, e.g. `7.3.4 (root@vm) #1 SMP
+/// PREEMPT Sun Nov 29 19:17:38 UTC 2026`; `None` when `data` is no bzImage.
+pub fn bzimage_version(data: &[u8]) -> Option<String> {
     if data.get(0x202..0x206) != Some(b"HdrS") {
         return None;
     }
     let ptr = u16::from_le_bytes([*data.get(0x20e)?, *data.get(0x20f)?]) as usize + 0x200;
     let s = data.get(ptr..ptr.checked_add(256)?)?;
-    let end = s.iter().position(|&b| b == b' ' || b == 0)?;
+    let end = s.iter().position(|&b| b == 0)?;
     String::from_utf8(s[..end].to_vec()).ok()
 }
 
@@ -44,6 +54,10 @@ mod tests {
         assert_eq!(
             super::bzimage_release(&img).as_deref(),
             Some("7.3.4+deb13-amd64")
+        );
+        assert_eq!(
+            super::bzimage_version(&img).as_deref(),
+            Some("7.3.4+deb13-amd64 (debian-kernel@lists.debian.org) #1 SMP")
         );
         img[0x202] = b'X';
         assert_eq!(super::bzimage_release(&img), None);

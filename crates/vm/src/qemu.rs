@@ -156,9 +156,8 @@ impl VmConfig {
 /// its own otherwise (TCG has no constant TSC to share the first CPU's), which
 /// under TCG fails its direct method and converges slowly: bringing up the
 /// second CPU took 0.12 s, 0.03 s with it (the kernel's timestamps).
-/// (`noapictimer` would skip the local APIC timer's calibration too, another
-/// 0.22 s, as TCG emulates no TSC-deadline timer; but ticks broadcast from the
-/// PIT cost the busy `all` scenario about 14% more host CPU.)
+/// (The local APIC timer's calibration, another 0.22 s, is skipped only by
+/// the bench's timed boots: see `noapictimer` in crates/xtask.)
 fn tcg_clock_args(tsc_khz: Option<u64>, kernel_hz: Option<u64>) -> String {
     match (tsc_khz, kernel_hz.filter(|hz| *hz > 0)) {
         (Some(khz), Some(hz)) => {
