@@ -190,8 +190,8 @@ fn static_mempoolctl(yielding: bool) -> Result<PathBuf> {
 /// provisioned packages nor a kernel. On a fresh machine it overlaps
 /// provisioning, at the lowest priority: apt's downloads leave the cores idle,
 /// and `cargo install bindgen-cli`, which the kernel's configuration waits
-/// for, gets them first; what is left of this build then runs while the
-/// kernel source is unpacked and configured on one core.
+/// for, gets them first; where `work` builds the test kernel, what is left of
+/// this build then runs while its source is unpacked and configured on one core.
 fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, PathBuf)> {
     std::thread::scope(|s| {
         let ctl = s.spawn(|| phase("static mempoolctl", || static_mempoolctl(true)));
