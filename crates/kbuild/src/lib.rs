@@ -574,14 +574,22 @@ mod tests {
         assert_ne!(spec("CONFIG_PVH=y\n").cache_key(), key);
     }
 
+    /// An empty build tree `out` under `root` as kbuild lays it out: the
+    /// tree and where its image goes.
+    fn build_tree(root: &Path) -> (PathBuf, PathBuf) {
+        let tree = root.join("out");
+        for dir in ["arch/x86/boot", "arch/x86_64/boot", "include/config"] {
+            fs::create_dir_all(tree.join(dir)).unwrap();
+        }
+        let image = tree.join(BZIMAGE_IN_TREE);
+        (tree, image)
+    }
+
     #[test]
     fn vmlinux_from_the_images_own_tree_and_not_newer() {
         let root = tempfile::tempdir().unwrap();
-        let tree = root.path().join("out");
-        let boot = tree.join("arch/x86/boot");
-        fs::create_dir_all(&boot).unwrap();
-        fs::create_dir_all(tree.join("arch/x86_64/boot")).unwrap();
-        let (vmlinux, image) = (tree.join("vmlinux"), boot.join("bzImage"));
+        let (tree, image) = build_tree(root.path());
+        let vmlinux = tree.join("vmlinux");
         let at = |path: &Path, secs: u64| {
             let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
             fs::File::options()
@@ -619,12 +627,7 @@ mod tests {
     #[test]
     fn config_is_the_one_the_image_was_built_with_or_none() {
         let root = tempfile::tempdir().unwrap();
-        let tree = root.path().join("out");
-        let boot = tree.join("arch/x86/boot");
-        fs::create_dir_all(&boot).unwrap();
-        fs::create_dir_all(tree.join("include/config")).unwrap();
-        fs::create_dir_all(tree.join("arch/x86_64/boot")).unwrap();
-        let image = boot.join("bzImage");
+        let (tree, image) = build_tree(root.path());
         fs::write(&image, "").unwrap();
         // kbuild's other name for it.
         let alias = tree.join("arch/x86_64/boot/bzImage");
