@@ -192,7 +192,7 @@ pub fn run(
         true => None,
         false => kbuild::vmlinux_of(&kernel).filter(|vmlinux| {
             let version = vm::bzimage_version(&image).unwrap_or_default();
-            std::fs::read(vmlinux).is_ok_and(|elf| vm::pvh::boots_as(&elf, &version))
+            vm::pvh::boots_as(vmlinux, &version)
         }),
     };
     if let Some(vmlinux) = &pvh {

@@ -43,8 +43,12 @@ impl Fragment {
                 continue;
             }
             if let Some(rest) = line.strip_prefix("# ") {
-                if let Some(name) = rest.strip_suffix(" is not set") {
-                    wanted.insert(name.to_owned(), "n".to_owned());
+                // Kconfig's own way to write `n`; any other comment says nothing.
+                match rest.strip_suffix(" is not set") {
+                    Some(name) if is_option_name(name) => {
+                        wanted.insert(name.to_owned(), "n".to_owned());
+                    }
+                    _ => {}
                 }
                 continue;
             }
@@ -137,10 +141,13 @@ mod tests {
     #[test]
     fn parses_and_finds_dropped_options() {
         let f = Fragment::parse(
-            "# comment\nCONFIG_RUST=y\nCONFIG_SLUB_TINY=n\n# CONFIG_X is not set\n\n",
+            "# comment\nCONFIG_RUST=y\nCONFIG_SLUB_TINY=n\n# CONFIG_X is not set\n\n# this is not set\n",
             "f",
         )
         .unwrap();
+        // A comment that only reads like Kconfig's `n` sets nothing.
+        let names: Vec<&str> = f.assignments().map(|(name, _)| name).collect();
+        assert_eq!(names, ["CONFIG_RUST", "CONFIG_SLUB_TINY", "CONFIG_X"]);
         let ok = "CONFIG_RUST=y\n# CONFIG_SLUB_TINY is not set\n";
         assert!(f.missing_in(ok).is_empty());
         let dropped = "# CONFIG_RUST is not set\nCONFIG_SLUB_TINY=y\nCONFIG_X=y\n";

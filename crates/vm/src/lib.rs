@@ -23,22 +23,28 @@ pub const WORK_DIR_PREFIX: &str = "mempoolctl-vm-";
 /// `uname -r` of an x86 bzImage, from its setup header's `kernel_version`
 /// pointer; `None` when `data` is no bzImage.
 pub fn bzimage_release(data: &[u8]) -> Option<String> {
-    let version = bzimage_version(data)?;
-    let release = version.split(' ').next()?;
-    (!release.is_empty()).then(|| release.to_owned())
+    let s = kernel_version_field(data)?;
+    let end = s.iter().position(|&b| b == b' ' || b == 0)?;
+    String::from_utf8(s[..end].to_vec()).ok()
 }
 
 /// The whole `kernel_version` string of an x86 bzImage's setup header:
 /// `<release> (<user>@<host>) <UTS_VERSION>`, e.g. `7.3.4 (root@vm) #1 SMP
-/// PREEMPT Sun Nov 29 19:17:38 UTC 2026`; `None` when `data` is no bzImage.
+/// PREEMPT Sun Nov 29 19:17:38 UTC 2026`; `None` when `data` is no bzImage
+/// or the string is not text ended within the field.
 pub fn bzimage_version(data: &[u8]) -> Option<String> {
+    let s = kernel_version_field(data)?;
+    let end = s.iter().position(|&b| b == 0)?;
+    String::from_utf8(s[..end].to_vec()).ok()
+}
+
+/// The 256 bytes the setup header's `kernel_version` pointer points at.
+fn kernel_version_field(data: &[u8]) -> Option<&[u8]> {
     if data.get(0x202..0x206) != Some(b"HdrS") {
         return None;
     }
     let ptr = u16::from_le_bytes([*data.get(0x20e)?, *data.get(0x20f)?]) as usize + 0x200;
-    let s = data.get(ptr..ptr.checked_add(256)?)?;
-    let end = s.iter().position(|&b| b == 0)?;
-    String::from_utf8(s[..end].to_vec()).ok()
+    data.get(ptr..ptr.checked_add(256)?)
 }
 
 #[cfg(test)]
@@ -59,6 +65,13 @@ mod tests {
             super::bzimage_version(&img).as_deref(),
             Some("7.3.4+deb13-amd64 (debian-kernel@lists.debian.org) #1 SMP")
         );
+        // A user name that is no UTF-8: the release stands, the version does not.
+        img[0x800 + 19] = 0xff;
+        assert_eq!(
+            super::bzimage_release(&img).as_deref(),
+            Some("7.3.4+deb13-amd64")
+        );
+        assert_eq!(super::bzimage_version(&img), None);
         img[0x202] = b'X';
         assert_eq!(super::bzimage_release(&img), None);
         assert_eq!(super::bzimage_release(&[0u8; 16]), None);

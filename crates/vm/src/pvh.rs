@@ -6,21 +6,29 @@
 
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::{elf, Endianness};
+use std::path::Path;
 
 /// `XEN_ELFNOTE_PHYS32_ENTRY` (include/xen/interface/elfnote.h).
 const PHYS32_ENTRY: u32 = 18;
 
-/// Whether QEMU can boot `vmlinux` (an ELF file's bytes) through its PVH
-/// entry in place of the bzImage whose `kernel_version` string (its setup
-/// header's, see [`crate::bzimage_version`]) is `bzimage_version`: it has the
-/// PVH note, and it is that image's kernel (the vmlinux holds the image's
-/// `UTS_VERSION`, `#<build number> SMP ... <build time>`).
-pub fn boots_as(vmlinux: &[u8], bzimage_version: &str) -> bool {
-    let uts_version = match bzimage_version.find('#') {
-        Some(at) => &bzimage_version[at..],
-        None => return false,
+/// Whether QEMU can boot the ELF file `vmlinux` through its PVH entry in
+/// place of the bzImage whose `kernel_version` string (its setup header's,
+/// see [`crate::bzimage_version`]) is `bzimage_version`: it has the PVH note,
+/// and it is that image's kernel (it holds the image's `UTS_VERSION`,
+/// `#<build number> SMP ... <build time>`; builds with a fixed
+/// `KBUILD_BUILD_TIMESTAMP` can share one, which is why the caller takes the
+/// vmlinux only from the image's own build tree). Unreadable: no.
+pub fn boots_as(vmlinux: &Path, bzimage_version: &str) -> bool {
+    // Read the file (50 MB for the test kernel) only when there is a version to find.
+    let Some(at) = bzimage_version.find('#') else {
+        return false;
     };
-    has_pvh_entry(vmlinux) && memchr::memmem::find(vmlinux, uts_version.as_bytes()).is_some()
+    std::fs::read(vmlinux).is_ok_and(|elf| is_kernel(&elf, &bzimage_version[at..]))
+}
+
+/// `elf` has the PVH entry and holds `uts_version`.
+fn is_kernel(elf: &[u8], uts_version: &str) -> bool {
+    has_pvh_entry(elf) && memchr::memmem::find(elf, uts_version.as_bytes()).is_some()
 }
 
 /// Whether the x86-64 ELF file `data` has the PVH entry note in one of its
@@ -116,8 +124,13 @@ mod tests {
     #[test]
     fn the_images_own_vmlinux_with_the_pvh_note_boots() {
         let notes: &[(&[u8], u32)] = &[(b"Linux", 6), (b"Xen", 19), (b"Xen", PHYS32_ENTRY)];
-        let vmlinux = elf(elf::EM_X86_64, notes, &banner(VERSION));
+        let dir = tempfile::tempdir().unwrap();
+        let vmlinux = dir.path().join("vmlinux");
+        std::fs::write(&vmlinux, elf(elf::EM_X86_64, notes, &banner(VERSION))).unwrap();
         assert!(boots_as(&vmlinux, VERSION));
+        // No UTS_VERSION in the image's string, or no file.
+        assert!(!boots_as(&vmlinux, "7.3.4"));
+        assert!(!boots_as(&dir.path().join("none"), VERSION));
     }
 
     #[test]
@@ -126,17 +139,17 @@ mod tests {
         let pvh: &[(&[u8], u32)] = &[(b"Xen", PHYS32_ENTRY)];
         // Xen notes, but not the entry; the entry's type under another name.
         let other_notes: &[(&[u8], u32)] = &[(b"Xen", 19), (b"Linux", PHYS32_ENTRY)];
-        assert!(!boots_as(&elf(elf::EM_X86_64, other_notes, &own), VERSION));
-        assert!(!boots_as(&elf(elf::EM_X86_64, &[], &own), VERSION));
+        let uts = &VERSION[VERSION.find('#').unwrap()..];
+        assert!(is_kernel(&elf(elf::EM_X86_64, pvh, &own), uts));
+        assert!(!is_kernel(&elf(elf::EM_X86_64, other_notes, &own), uts));
+        assert!(!is_kernel(&elf(elf::EM_X86_64, &[], &own), uts));
         // Another build of the same release: another build time.
         let other = banner("7.3.4 (root@vm) #1 SMP PREEMPT Sun Nov 29 15:09:56 UTC 2026");
-        assert!(!boots_as(&elf(elf::EM_X86_64, pvh, &other), VERSION));
-        // A version string without a UTS_VERSION part matches nothing.
-        assert!(!boots_as(&elf(elf::EM_X86_64, pvh, &own), "7.3.4"));
-        assert!(!boots_as(&elf(elf::EM_AARCH64, pvh, &own), VERSION));
+        assert!(!is_kernel(&elf(elf::EM_X86_64, pvh, &other), uts));
+        assert!(!is_kernel(&elf(elf::EM_AARCH64, pvh, &own), uts));
         // Not ELF, or cut short before its notes end: no, and no panic.
         let good = elf(elf::EM_X86_64, pvh, &own);
-        assert!(!boots_as(&own, VERSION));
+        assert!(!is_kernel(&own, uts));
         let notes_end = good.len() - own.len();
         for len in 0..notes_end {
             assert!(!has_pvh_entry(&good[..len]), "cut at {len}");

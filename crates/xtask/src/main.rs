@@ -191,7 +191,8 @@ fn static_mempoolctl(yielding: bool) -> Result<PathBuf> {
 /// provisioning, at the lowest priority: apt's downloads leave the cores idle,
 /// and `cargo install bindgen-cli`, which the kernel's configuration waits
 /// for, gets them first; where `work` builds the test kernel, what is left of
-/// this build then runs while its source is unpacked and configured on one core.
+/// this build then takes the core its unpacking and configuring leave idle,
+/// and carries on, still yielding, into the kernel's compile.
 fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, PathBuf)> {
     std::thread::scope(|s| {
         let ctl = s.spawn(|| phase("static mempoolctl", || static_mempoolctl(true)));
