@@ -127,8 +127,12 @@ impl VmConfig {
             Accel::Tcg => tcg_clock_args(host_tsc_khz(), self.kernel_hz),
             _ => String::new(),
         };
+        // no_timer_check: QEMU's PIT reaches the IO-APIC as the kernel
+        // expects. The kernel skips this check itself on KVM, VMware and
+        // Hyper-V; under TCG it waits for five ticks (the lean kernel brought
+        // CPU0 up 30 ms sooner without it: medians of 8 boots, kernel clock).
         let append = format!(
-            "console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 8250.nr_uarts=2{clock} {}",
+            "console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 8250.nr_uarts=2 no_timer_check{clock} {}",
             self.extra_append
         );
         c.arg("-append").arg(append.trim());
@@ -731,7 +735,7 @@ pub(crate) mod tests {
         );
         assert!(joined.contains("-serial stdio -serial file:"));
         assert!(
-            joined.contains("-kernel /k -initrd /i -append console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 8250.nr_uarts=2 tsc=reliable tsc_early_khz=")
+            joined.contains("-kernel /k -initrd /i -append console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 8250.nr_uarts=2 no_timer_check tsc=reliable tsc_early_khz=")
         );
         // The kernel's HZ unknown: its delay loops calibrate as usual.
         assert!(!joined.contains("lpj="), "{joined}");
