@@ -2,7 +2,15 @@
 # Idempotent provisioning of everything mempoolctl's kernel/VM path needs on a
 # Debian bookworm host (run as root). Skips what is present, says what it
 # installs, and fails naming the missing piece.
+#
+# Steps: `packages` (the extra suites and apt), `bindgen` (cargo), `check`;
+# none (or `all`) runs the three in order. `cargo xtask provision` runs
+# `packages` and `bindgen` side by side (bindgen-cli needs only cargo and
+# crates.io), then `check`.
 set -euo pipefail
+STEP=${1:-all}
+case "$STEP" in all|packages|bindgen|check) ;; *) printf '[provision] error: unknown step %s (packages, bindgen, check, all)\n' "$STEP" >&2; exit 2;; esac
+step() { [ "$STEP" = all ] || [ "$STEP" = "$1" ]; }
 
 say()  { printf '[provision] %s\n' "$*"; }
 die()  { printf '[provision] error: %s\n' "$*" >&2; exit 1; }
@@ -18,10 +26,12 @@ PIN=/etc/apt/preferences.d/mempoolctl-extra
 
 [ "$(id -u)" = 0 ] || die "provisioning installs packages and must run as root (try: sudo $0)"
 command -v apt-get >/dev/null || die "apt-get not found: only Debian-based hosts are supported"
+export PATH="$HOME/.cargo/bin:$PATH"
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 installed_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 
+if step packages; then
 # 1. Extra suites from the host's own mirror, pinned low. `cargo xtask provision`
 # reads the mirror from debian.sources (crates/xtask/src/mirror.rs, its one home).
 if [ ! -f "$SOURCES" ]; then
@@ -67,16 +77,20 @@ installed linux-source-7.3 || apt_install -t trixie-backports linux-source-7.3
 if [ "$(installed_version rust-src)" != "$RUST_SRC_VERSION" ]; then
   apt_install "rust-src=$RUST_SRC_VERSION"
 fi
+fi
 
+if step bindgen; then
 # 3. bindgen (kernel 7.3 needs >= 0.71.1).
-export PATH="$HOME/.cargo/bin:$PATH"
 ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 bg_ver=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ -z "$bg_ver" ] || ! ver_ge "$bg_ver" "$BINDGEN_MIN"; then
-  say "installing bindgen-cli (>= $BINDGEN_MIN) with cargo, ~3 min"
-  LIBCLANG_PATH=/usr/lib/llvm-$LLVM_V/lib cargo install bindgen-cli --locked --quiet
+  say "installing bindgen-cli (>= $BINDGEN_MIN) with cargo, about 1.5 min"
+  # Its default `runtime` feature loads libclang when bindgen runs, not when it builds.
+  cargo install bindgen-cli --locked --quiet
+fi
 fi
 
+if step check; then
 # 4. Check: rust-src matches rustc, kernel source present, rustavailable passes.
 RUST_LIB_SRC=/usr/src/rustc-$RUSTC_VERSION/library
 [ -d "$RUST_LIB_SRC/core" ] || die "rust-src for rustc $RUSTC_VERSION not found at $RUST_LIB_SRC"
@@ -86,3 +100,4 @@ for t in clang-$LLVM_V ld.lld-$LLVM_V qemu-system-x86_64 busybox bindgen; do
   command -v "$t" >/dev/null || die "$t not on PATH after install"
 done
 say "ok: rustc $RUSTC_VERSION, rust-src $RUST_LIB_SRC, bindgen $(bindgen --version | awk '{print $2}'), $(qemu-system-x86_64 --version | head -n1), kernel source $tarball"
+fi

@@ -95,18 +95,42 @@ fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     r
 }
 
+/// `provision.sh`: its `packages` (apt) and `bindgen` (cargo) steps side by
+/// side, then its `check`. bindgen-cli needs only cargo and crates.io, and the
+/// kernel's configuration waits for it: its compile overlaps apt's downloads
+/// and unpacking instead of following them.
 fn provision() -> Result<()> {
+    let (packages, bindgen) = std::thread::scope(|s| {
+        let bindgen = s.spawn(|| provision_step("bindgen"));
+        let packages = provision_step("packages");
+        let bindgen = bindgen
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the bindgen step panicked")));
+        (packages, bindgen)
+    });
+    packages?;
+    if let Err(e) = bindgen {
+        // apt may have replaced the linker or a C library file while cargo
+        // linked: with apt done, one more try says for sure.
+        eprintln!("[xtask] installing bindgen-cli beside apt failed ({e:#}); trying again");
+        provision_step("bindgen")?;
+    }
+    provision_step("check")
+}
+
+/// One step of `provision.sh` (see its header).
+fn provision_step(step: &str) -> Result<()> {
     let script = repo_root().join("crates/xtask/scripts/provision.sh");
     let sh = Shell::new()?;
-    let bash = cmd!(sh, "bash {script}");
+    let bash = cmd!(sh, "bash {script} {step}");
     // Needed only the first time (when the extra suites are added).
     let bash = match mirror::uri() {
         Ok(uri) => bash.env("MEMPOOLCTL_MIRROR", uri),
         Err(e) => bash.env("MEMPOOLCTL_MIRROR_ERROR", format!("{e:#}")),
     };
-    let status = run::status(bash).context("running provision.sh")?;
+    let status = run::status(bash).with_context(|| format!("running provision.sh {step}"))?;
     if !status.success() {
-        bail!("provisioning failed ({status}); see the message above");
+        bail!("provisioning ({step}) failed ({status}); see the message above");
     }
     Ok(())
 }
