@@ -256,15 +256,18 @@ struct Parts {
 /// Builds everything against `kernel`; the modules in `module_root`
 /// (`module/` and `module/c/` under it).
 fn prepare_with(kernel: impl FnOnce() -> Result<KernelBuild>, module_root: &Path) -> Result<Parts> {
-    let (kernel, ctl) = beside_static_mempoolctl(|| {
+    // The modules too: on a fresh machine the static build can still be
+    // finishing when the kernel is done.
+    let ((kernel, rust_ko, c_ko), ctl) = beside_static_mempoolctl(|| {
         phase("provision", provision)?;
-        phase("kernel", kernel)
-    })?;
-    let rust_ko = phase("module build (rust)", || {
-        build_module(&kernel, &module_root.join("module"), &[])
-    })?;
-    let c_ko = phase("module build (c)", || {
-        build_module(&kernel, &module_root.join("module/c"), &[])
+        let kernel = phase("kernel", kernel)?;
+        let rust_ko = phase("module build (rust)", || {
+            build_module(&kernel, &module_root.join("module"), &[])
+        })?;
+        let c_ko = phase("module build (c)", || {
+            build_module(&kernel, &module_root.join("module/c"), &[])
+        })?;
+        Ok((kernel, rust_ko, c_ko))
     })?;
     Ok(Parts {
         kernel,
