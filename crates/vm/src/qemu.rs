@@ -129,7 +129,7 @@ impl VmConfig {
         };
         // no_timer_check: QEMU's PIT reaches the IO-APIC as the kernel
         // expects. The kernel skips this check itself on KVM, VMware and
-        // Hyper-V; under TCG it waits for five ticks (without it the lean
+        // Hyper-V; under TCG it waits for five ticks (skipping it, the lean
         // kernel brought CPU0 up 20 ms sooner: medians of 10 boots, its clock).
         let append = format!(
             "console=ttyS0 panic=-1 rdinit=/init rcupdate.rcu_expedited=1 8250.nr_uarts=2 no_timer_check{clock} {}",

@@ -5,15 +5,17 @@
 #
 # Steps: `packages` (the extra suites and apt), `bindgen` (cargo), `check`;
 # none (or `all`) runs the three in order. `cargo xtask provision` runs
-# `packages` and `bindgen` side by side (bindgen-cli needs only cargo and
-# crates.io), then `check`.
+# `packages` and `bindgen` side by side, then `check`: compiling bindgen-cli
+# needs cargo, crates.io and a C linker, none of them from apt (its default
+# `runtime` feature loads libclang when bindgen runs, not when it builds).
 set -euo pipefail
 STEP=${1:-all}
 case "$STEP" in all|packages|bindgen|check) ;; *) printf '[provision] error: unknown step %s (packages, bindgen, check, all)\n' "$STEP" >&2; exit 2;; esac
 step() { [ "$STEP" = all ] || [ "$STEP" = "$1" ]; }
 
-say()  { printf '[provision] %s\n' "$*"; }
-die()  { printf '[provision] error: %s\n' "$*" >&2; exit 1; }
+# The step in each line: two steps can print at once.
+say()  { printf '[provision %s] %s\n' "$STEP" "$*"; }
+die()  { printf '[provision %s] error: %s\n' "$STEP" "$*" >&2; exit 1; }
 
 RUSTC_VERSION=$(rustc --version | awk '{print $2}')
 RUST_SRC_VERSION="${RUST_SRC_VERSION:-${RUSTC_VERSION}+dfsg1-2~bpo13+1}"
@@ -24,14 +26,17 @@ BOOKWORM_PKGS=(debootstrap clang-$LLVM_V lld-$LLVM_V llvm-$LLVM_V libclang-$LLVM
 SOURCES=/etc/apt/sources.list.d/mempoolctl-extra.sources
 PIN=/etc/apt/preferences.d/mempoolctl-extra
 
-[ "$(id -u)" = 0 ] || die "provisioning installs packages and must run as root (try: sudo $0)"
-command -v apt-get >/dev/null || die "apt-get not found: only Debian-based hosts are supported"
 export PATH="$HOME/.cargo/bin:$PATH"
+ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+bindgen_version() { bindgen --version 2>/dev/null | awk '{print $2}' || true; }
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 installed_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 
 if step packages; then
+[ "$(id -u)" = 0 ] || die "provisioning installs packages and must run as root (try: sudo $0)"
+command -v apt-get >/dev/null || die "apt-get not found: only Debian-based hosts are supported"
+
 # 1. Extra suites from the host's own mirror, pinned low. `cargo xtask provision`
 # reads the mirror from debian.sources (crates/xtask/src/mirror.rs, its one home).
 if [ ! -f "$SOURCES" ]; then
@@ -59,7 +64,6 @@ Package: *
 Pin: release n=trixie-backports
 Pin-Priority: 50
 PINS
-  rm -f /var/lib/apt/periodic/mempoolctl-updated
 fi
 
 apt_updated=0
@@ -81,17 +85,17 @@ fi
 
 if step bindgen; then
 # 3. bindgen (kernel 7.3 needs >= 0.71.1).
-ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
-bg_ver=$(bindgen --version 2>/dev/null | awk '{print $2}' || true)
+bg_ver=$(bindgen_version)
 if [ -z "$bg_ver" ] || ! ver_ge "$bg_ver" "$BINDGEN_MIN"; then
   say "installing bindgen-cli (>= $BINDGEN_MIN) with cargo, about 1.5 min"
-  # Its default `runtime` feature loads libclang when bindgen runs, not when it builds.
   cargo install bindgen-cli --locked --quiet
 fi
 fi
 
 if step check; then
-# 4. Check: rust-src matches rustc, kernel source present, rustavailable passes.
+# 4. Check: rust-src matches rustc, the kernel source is there, every tool is on
+# PATH and bindgen is new enough (the kernel's own rustavailable check runs
+# when the test kernel is configured).
 RUST_LIB_SRC=/usr/src/rustc-$RUSTC_VERSION/library
 [ -d "$RUST_LIB_SRC/core" ] || die "rust-src for rustc $RUSTC_VERSION not found at $RUST_LIB_SRC"
 tarball=$(ls /usr/src/linux-source-7.3*.tar.* 2>/dev/null | head -n1 || true)
@@ -99,5 +103,6 @@ tarball=$(ls /usr/src/linux-source-7.3*.tar.* 2>/dev/null | head -n1 || true)
 for t in clang-$LLVM_V ld.lld-$LLVM_V qemu-system-x86_64 busybox bindgen; do
   command -v "$t" >/dev/null || die "$t not on PATH after install"
 done
+ver_ge "$(bindgen_version)" "$BINDGEN_MIN" || die "bindgen $(bindgen_version) is older than $BINDGEN_MIN (the kernel's minimum)"
 say "ok: rustc $RUSTC_VERSION, rust-src $RUST_LIB_SRC, bindgen $(bindgen --version | awk '{print $2}'), $(qemu-system-x86_64 --version | head -n1), kernel source $tarball"
 fi

@@ -96,25 +96,15 @@ fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 /// `provision.sh`: its `packages` (apt) and `bindgen` (cargo) steps side by
-/// side, then its `check`. bindgen-cli needs only cargo and crates.io, and the
-/// kernel's configuration waits for it: its compile overlaps apt's downloads
-/// and unpacking instead of following them.
+/// side (see the script's header), then its `check`. The kernel's
+/// configuration waits for bindgen: its compile overlaps apt's downloads and
+/// unpacking instead of following them.
 fn provision() -> Result<()> {
-    let (packages, bindgen) = std::thread::scope(|s| {
-        let bindgen = s.spawn(|| provision_step("bindgen"));
-        let packages = provision_step("packages");
-        let bindgen = bindgen
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the bindgen step panicked")));
-        (packages, bindgen)
-    });
-    packages?;
-    if let Err(e) = bindgen {
-        // apt may have replaced the linker or a C library file while cargo
-        // linked: with apt done, one more try says for sure.
-        eprintln!("[xtask] installing bindgen-cli beside apt failed ({e:#}); trying again");
-        provision_step("bindgen")?;
-    }
+    beside(
+        || provision_step("packages"),
+        |_| provision_step("bindgen"),
+        "installing bindgen-cli",
+    )?;
     provision_step("check")
 }
 
@@ -122,17 +112,54 @@ fn provision() -> Result<()> {
 fn provision_step(step: &str) -> Result<()> {
     let script = repo_root().join("crates/xtask/scripts/provision.sh");
     let sh = Shell::new()?;
-    let bash = cmd!(sh, "bash {script} {step}");
+    let mut bash = cmd!(sh, "bash {script} {step}");
     // Needed only the first time (when the extra suites are added).
-    let bash = match mirror::uri() {
-        Ok(uri) => bash.env("MEMPOOLCTL_MIRROR", uri),
-        Err(e) => bash.env("MEMPOOLCTL_MIRROR_ERROR", format!("{e:#}")),
-    };
+    if step == "packages" {
+        bash = match mirror::uri() {
+            Ok(uri) => bash.env("MEMPOOLCTL_MIRROR", uri),
+            Err(e) => bash.env("MEMPOOLCTL_MIRROR_ERROR", format!("{e:#}")),
+        };
+    }
     let status = run::status(bash).with_context(|| format!("running provision.sh {step}"))?;
     if !status.success() {
         bail!("provisioning ({step}) failed ({status}); see the message above");
     }
     Ok(())
+}
+
+/// Runs `main` with the cargo build `side` beside it, in a thread (`side`'s
+/// argument: whether it runs beside `main`). A failed `side` is tried once
+/// more after `main`: apt, in `main`, may have replaced the linker or a C
+/// library file while cargo linked. When `main` fails, a failed `side` is
+/// reported too.
+fn beside<M, S: Send>(
+    main: impl FnOnce() -> Result<M>,
+    side: impl Fn(bool) -> Result<S> + Sync,
+    what: &str,
+) -> Result<(M, S)> {
+    std::thread::scope(|s| {
+        let handle = s.spawn(|| side(true));
+        let done = main();
+        if done.is_err() && !handle.is_finished() {
+            eprintln!("[xtask] waiting for {what} to finish before reporting the failure");
+        }
+        let side_done = handle
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("{what} panicked")));
+        match (done, side_done) {
+            (Ok(done), Ok(side_done)) => Ok((done, side_done)),
+            (Ok(done), Err(e)) => {
+                eprintln!("[xtask] {what} failed beside the rest ({e:#}); trying once more");
+                Ok((done, side(false)?))
+            }
+            (Err(e), side_done) => {
+                if let Err(c) = side_done {
+                    eprintln!("[xtask] {what} failed too: {c:#}");
+                }
+                Err(e)
+            }
+        }
+    })
 }
 
 fn test_kernel() -> Result<KernelBuild> {
@@ -218,31 +245,11 @@ fn static_mempoolctl(yielding: bool) -> Result<PathBuf> {
 /// this build then takes the core its unpacking and configuring leave idle,
 /// and carries on, still yielding, into the kernel's compile.
 fn beside_static_mempoolctl<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, PathBuf)> {
-    std::thread::scope(|s| {
-        let ctl = s.spawn(|| phase("static mempoolctl", || static_mempoolctl(true)));
-        let done = work();
-        let ctl = ctl
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the static mempoolctl build panicked")));
-        match (done, ctl) {
-            (Ok(done), Ok(ctl)) => Ok((done, ctl)),
-            // apt may have replaced a compiler or C library file while cargo
-            // linked: once provisioning is done, one more try says for sure.
-            (Ok(done), Err(e)) => {
-                eprintln!("[xtask] the static mempoolctl build failed during provisioning ({e:#}); building it again");
-                Ok((
-                    done,
-                    phase("static mempoolctl", || static_mempoolctl(false))?,
-                ))
-            }
-            (Err(e), ctl) => {
-                if let Err(c) = ctl {
-                    eprintln!("[xtask] the static mempoolctl build failed too: {c:#}");
-                }
-                Err(e)
-            }
-        }
-    })
+    beside(
+        work,
+        |yielding| phase("static mempoolctl", || static_mempoolctl(yielding)),
+        "the static mempoolctl build",
+    )
 }
 
 struct Parts {
@@ -1380,6 +1387,53 @@ mod tests {
     }
 
     use super::*;
+
+    /// `beside`'s four outcomes, with the calls `side` got (true: beside `main`).
+    #[test]
+    fn beside_retries_a_failed_side_once_after_main_and_reports_main_first() {
+        use std::sync::Mutex;
+        let run = |main_ok: bool, side_results: &[bool]| {
+            let calls = Mutex::new(Vec::new());
+            let results = Mutex::new(side_results.to_vec());
+            let out = beside(
+                || {
+                    if main_ok {
+                        Ok("main")
+                    } else {
+                        bail!("main broke")
+                    }
+                },
+                |beside_main| {
+                    calls.lock().unwrap().push(beside_main);
+                    match results.lock().unwrap().remove(0) {
+                        true => Ok("side"),
+                        false => bail!("side broke"),
+                    }
+                },
+                "the side build",
+            )
+            .map_err(|e| e.to_string());
+            (out, calls.into_inner().unwrap())
+        };
+        assert_eq!(run(true, &[true]), (Ok(("main", "side")), vec![true]));
+        assert_eq!(
+            run(true, &[false, true]),
+            (Ok(("main", "side")), vec![true, false])
+        );
+        assert_eq!(
+            run(true, &[false, false]),
+            (Err("side broke".to_owned()), vec![true, false])
+        );
+        // main's failure is the error; the side is not tried again.
+        assert_eq!(
+            run(false, &[false]),
+            (Err("main broke".to_owned()), vec![true])
+        );
+        assert_eq!(
+            run(false, &[true]),
+            (Err("main broke".to_owned()), vec![true])
+        );
+    }
 
     #[test]
     fn the_lean_kernel_turns_off_every_debugging_tool_of_the_test_kernel() {
