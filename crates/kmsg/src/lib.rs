@@ -1,5 +1,6 @@
-//! The kernel log through `rmesg`, read from `<root>/dev/kmsg` so tests can
-//! hand it a file, with helpers to pick one module's lines and spot bad news.
+//! The kernel log, read from `<root>/dev/kmsg` so tests can hand it a file
+//! (`follow` through rmesg, with the default feature of that name), with
+//! helpers to pick one module's lines and spot bad news.
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +37,7 @@ impl LogLine {
     }
 }
 
+#[cfg(feature = "follow")]
 fn convert(e: rmesg::entry::Entry) -> LogLine {
     LogLine {
         seq: e.sequence_num.map(|s| s as u64),
@@ -79,6 +81,7 @@ pub fn read_all(root: &Path) -> Result<Vec<LogLine>, KmsgError> {
 }
 
 /// Follows the log, calling `f` for each new record until it returns false.
+#[cfg(feature = "follow")]
 pub fn follow(root: &Path, mut f: impl FnMut(LogLine) -> bool) -> Result<(), KmsgError> {
     let path = kmsg_path(root);
     // The same explanation as a one-shot read: rmesg names only EPERM as
