@@ -6,8 +6,10 @@
 # Steps: `packages` (the extra suites and apt), `bindgen` (cargo), `check`;
 # none (or `all`) runs the three in order. `cargo xtask provision` runs
 # `packages` and `bindgen` side by side, then `check`: compiling bindgen-cli
-# needs cargo, crates.io and a C linker, none of them from apt (its default
-# `runtime` feature loads libclang when bindgen runs, not when it builds).
+# needs cargo, crates.io and a C linker, not the packages (its default
+# `runtime` feature loads libclang when bindgen runs, not when it builds). A
+# host whose linker comes with build-essential fails that first compile, and
+# xtask tries it again after apt.
 set -euo pipefail
 STEP=${1:-all}
 case "$STEP" in all|packages|bindgen|check) ;; *) printf '[provision] error: unknown step %s (packages, bindgen, check, all)\n' "$STEP" >&2; exit 2;; esac
@@ -17,6 +19,9 @@ step() { [ "$STEP" = all ] || [ "$STEP" = "$1" ]; }
 say()  { printf '[provision %s] %s\n' "$STEP" "$*"; }
 die()  { printf '[provision %s] error: %s\n' "$STEP" "$*" >&2; exit 1; }
 
+[ "$(id -u)" = 0 ] || die "provisioning installs packages and must run as root (try: sudo $0)"
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo >/dev/null || die "cargo not on PATH (~/.cargo/bin included): install Rust with rustup first"
 RUSTC_VERSION=$(rustc --version | awk '{print $2}')
 RUST_SRC_VERSION="${RUST_SRC_VERSION:-${RUSTC_VERSION}+dfsg1-2~bpo13+1}"
 BINDGEN_MIN="0.71.1"
@@ -26,7 +31,6 @@ BOOKWORM_PKGS=(debootstrap clang-$LLVM_V lld-$LLVM_V llvm-$LLVM_V libclang-$LLVM
 SOURCES=/etc/apt/sources.list.d/mempoolctl-extra.sources
 PIN=/etc/apt/preferences.d/mempoolctl-extra
 
-export PATH="$HOME/.cargo/bin:$PATH"
 ver_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 bindgen_version() { bindgen --version 2>/dev/null | awk '{print $2}' || true; }
 
@@ -34,7 +38,6 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install 
 installed_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 
 if step packages; then
-[ "$(id -u)" = 0 ] || die "provisioning installs packages and must run as root (try: sudo $0)"
 command -v apt-get >/dev/null || die "apt-get not found: only Debian-based hosts are supported"
 
 # 1. Extra suites from the host's own mirror, pinned low. `cargo xtask provision`
@@ -104,5 +107,5 @@ for t in clang-$LLVM_V ld.lld-$LLVM_V qemu-system-x86_64 busybox bindgen; do
   command -v "$t" >/dev/null || die "$t not on PATH after install"
 done
 ver_ge "$(bindgen_version)" "$BINDGEN_MIN" || die "bindgen $(bindgen_version) is older than $BINDGEN_MIN (the kernel's minimum)"
-say "ok: rustc $RUSTC_VERSION, rust-src $RUST_LIB_SRC, bindgen $(bindgen --version | awk '{print $2}'), $(qemu-system-x86_64 --version | head -n1), kernel source $tarball"
+say "ok: rustc $RUSTC_VERSION, rust-src $RUST_LIB_SRC, bindgen $(bindgen_version), $(qemu-system-x86_64 --version | head -n1), kernel source $tarball"
 fi

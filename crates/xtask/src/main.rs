@@ -1388,7 +1388,7 @@ mod tests {
 
     use super::*;
 
-    /// `beside`'s four outcomes, with the calls `side` got (true: beside `main`).
+    /// `beside`'s outcomes, with the calls `side` got (true: beside `main`).
     #[test]
     fn beside_retries_a_failed_side_once_after_main_and_reports_main_first() {
         use std::sync::Mutex;
