@@ -157,6 +157,18 @@ check_log() {
 	if dmesg | grep -q -- "$2"; then report ok "$1"; else report fail "$1" "no kernel log line matches '$2'"; fi
 }
 
+# failure_status NAME RC: true when RC is an exit status a failing command
+# can have (1..255). Otherwise the check NAME fails as malformed, and its
+# caller runs nothing: a mistyped RC must never let a check pass.
+failure_status() {
+	case "$2" in
+	'' | *[!0-9]*) ;;
+	*) [ "$2" -ge 1 ] 2>/dev/null && [ "$2" -le 255 ] && return 0 ;;
+	esac
+	report fail "$1" "malformed check: '$2' is no exit status of a failing command (1..255)"
+	return 1
+}
+
 # check_msg NAME RC TEXT CMD...: CMD must exit with status RC and its output
 # contain TEXT (a fixed string; matched by the shell itself, no process
 # besides CMD).
@@ -166,6 +178,7 @@ check_msg() {
 	want_rc=$2
 	want=$3
 	shift 3
+	failure_status "$name" "$want_rc" || return 0
 	"$@" >"$SCRATCH/msg.out" 2>&1
 	rc=$?
 	echo "\$ $*   (must fail with $want_rc: $rc)"
@@ -239,6 +252,7 @@ check_fails_cleanly() {
 	want_rc=$2
 	want=$3
 	shift 3
+	failure_status "$name" "$want_rc" || return 0
 	state
 	before=$STATE
 	"$@" >"$SCRATCH/refused.out" 2>&1

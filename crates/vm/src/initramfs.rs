@@ -444,6 +444,10 @@ mod tests {
              check_refused 'r right' 22 'Invalid argument' sh -c 'echo Invalid argument; exit 22'; \
              check_refused 'r usage error' 22 'Invalid argument' sh -c 'echo Invalid argument; exit 2'; \
              check_refused 'r other reason' 22 'Invalid argument' sh -c 'echo Bad address; exit 22'; \
+             check_msg 'm no status' '' 'bad thing' sh -c 'echo a bad thing >ran; exit 1'; \
+             check_refused 'r status 0' 0 'Invalid argument' sh -c 'echo Invalid argument >ran; exit 0'; \
+             check_fails_cleanly 'f status 256' 256 'x' sh -c 'echo x >ran; exit 0'; \
+             check_msg 'm sign' +1 'bad thing' sh -c 'echo a bad thing >ran; exit 1'; \
              echo bad_inputs=$BAD_INPUTS",
         );
         assert!(out.status.success(), "{out:?}");
@@ -483,9 +487,31 @@ mod tests {
                     false,
                     "exit status 22, but the output lacks 'Invalid argument': Bad address"
                 ),
+                (
+                    "m no status",
+                    false,
+                    "malformed check: '' is no exit status of a failing command (1..255)"
+                ),
+                (
+                    "r status 0",
+                    false,
+                    "malformed check: '0' is no exit status of a failing command (1..255)"
+                ),
+                (
+                    "f status 256",
+                    false,
+                    "malformed check: '256' is no exit status of a failing command (1..255)"
+                ),
+                (
+                    "m sign",
+                    false,
+                    "malformed check: '+1' is no exit status of a failing command (1..255)"
+                ),
             ],
             "{text}"
         );
+        // A malformed check runs nothing.
+        assert!(!dir.path().join("ran").exists());
     }
 
     #[test]
